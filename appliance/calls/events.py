@@ -1,0 +1,144 @@
+"""The events that flow through a call. Plain, immutable data: each stage reacts to some and emits others.
+
+Times named ``at`` are audio time in seconds since the call began (frames fed × 20 ms); times named ``wall``
+are ``time.perf_counter()`` readings. Latency that a caller hears mixes both: the silence waited in audio time
+plus the processing after it in wall time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.calls.records import CallRecord, TurnRecord
+from models.interfaces import Float32, Pcm16
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    call: CallRecord
+
+
+@dataclass(frozen=True, slots=True)
+class AudioIn:
+    """One frame of caller audio, resampled to the models' 16 kHz."""
+
+    audio: Float32
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechPaused:
+    """The caller has been silent long enough that transcription may start, but not yet long enough to be sure
+    the turn is over: the speech so far, to transcribe speculatively."""
+
+    audio: Float32
+    speech_end: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechResumed:
+    """The caller spoke again before the turn was over: any speculative transcription is void."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceEnded:
+    audio: Float32
+    speech_start: float
+    speech_end: float
+    endpoint_at: float
+    endpoint_wall: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallerSaid:
+    """The caller's words for one turn, from STT or typed (``source="text"``)."""
+
+    text: str
+    source: str
+    endpoint_wall: float
+    speech_end: float | None = None
+    endpoint_at: float | None = None
+    stt_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStarted:
+    turn: int
+    wall: float
+    caller: CallerSaid | None
+
+
+@dataclass(frozen=True, slots=True)
+class FirstToken:
+    turn: int
+    wall: float
+    ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyText:
+    """A clause or sentence of the reply, ready to be spoken."""
+
+    turn: int
+    text: str
+    wall: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDone:
+    turn: int
+    text: str
+    intent: str | None
+    plan: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioOut:
+    turn: int
+    pcm: Pcm16
+    first: bool
+    wall: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechDone:
+    """Every clause of the turn's reply has been synthesized into the playout buffer."""
+
+    turn: int
+
+
+@dataclass(frozen=True, slots=True)
+class TurnCompleted:
+    record: TurnRecord
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    call: CallRecord
+
+
+Event = (
+    CallStarted
+    | AudioIn
+    | SpeechStarted
+    | SpeechPaused
+    | SpeechResumed
+    | UtteranceEnded
+    | CallerSaid
+    | ReplyStarted
+    | FirstToken
+    | ReplyText
+    | ReplyDone
+    | AudioOut
+    | SpeechDone
+    | TurnCompleted
+    | CallEnded
+)

@@ -1,0 +1,61 @@
+"""The assistant's audio waiting to be sent to the caller, read by the transport one frame at a time.
+
+Written from the event loop, read from whatever thread runs the transport's media clock, hence the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import numpy as np
+
+from models.interfaces import Pcm16
+
+
+class Playout:
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._chunks: deque[Pcm16] = deque()
+        self._buffered = 0
+        self._lock = threading.Lock()
+        self.samples_played = 0
+
+    def write(self, pcm: Pcm16) -> None:
+        if pcm.size:
+            with self._lock:
+                self._chunks.append(pcm)
+                self._buffered += pcm.size
+
+    def read(self, samples: int) -> Pcm16 | None:
+        """The next ``samples`` of audio, padded with silence at the end; None when nothing is queued."""
+        with self._lock:
+            if not self._buffered:
+                return None
+            out = np.zeros(samples, dtype=np.int16)
+            filled = 0
+            while filled < samples and self._chunks:
+                chunk = self._chunks[0]
+                take = min(samples - filled, chunk.size)
+                out[filled : filled + take] = chunk[:take]
+                filled += take
+                if take == chunk.size:
+                    self._chunks.popleft()
+                else:
+                    self._chunks[0] = chunk[take:]
+            self._buffered -= filled
+            self.samples_played += filled
+            return out
+
+    def flush(self) -> int:
+        """Drop everything queued (the caller interrupted); returns how many samples were dropped."""
+        with self._lock:
+            dropped = self._buffered
+            self._chunks.clear()
+            self._buffered = 0
+            return dropped
+
+    @property
+    def buffered_seconds(self) -> float:
+        with self._lock:
+            return self._buffered / self.rate

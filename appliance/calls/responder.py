@@ -1,0 +1,71 @@
+"""Decides what the assistant says: the greeting, then one reply per caller turn, streamed clause by clause."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import msgspec
+import structlog
+
+from appliance.calls.bus import Work
+from appliance.calls.events import (
+    CallerSaid,
+    CallStarted,
+    Event,
+    FirstToken,
+    ReplyDone,
+    ReplyStarted,
+    ReplyText,
+)
+from appliance.dialogue.conversation import Clause, Conversation, Finished, FirstWord
+
+
+class Responder:
+    def __init__(
+        self,
+        conversation: Conversation,
+        publish: Callable[[Event], None],
+        work: Work,
+        log: structlog.stdlib.BoundLogger,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._conversation = conversation
+        self._publish = publish
+        self._work = work
+        self._log = log
+        self._clock = clock
+        self._turn = 0
+        # Replies go out in the order the caller spoke, one at a time.
+        self._order = asyncio.Lock()
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, CallStarted):
+            self._greet()
+            self._work.spawn(self._conversation.warm(), "warm")
+        elif isinstance(event, CallerSaid):
+            self._work.spawn(self._respond(event), "respond")
+
+    def _greet(self) -> None:
+        greeting = self._conversation.tenant.greeting()
+        now = self._clock()
+        self._publish(ReplyStarted(turn=0, wall=now, caller=None))
+        self._publish(ReplyText(turn=0, text=greeting, wall=now))
+        self._publish(ReplyDone(turn=0, text=greeting, intent="greeting", plan=None))
+
+    async def _respond(self, said: CallerSaid) -> None:
+        async with self._order:
+            self._turn += 1
+            turn = self._turn
+            self._publish(ReplyStarted(turn=turn, wall=self._clock(), caller=said))
+            async for out in self._conversation.respond(said.text):
+                if isinstance(out, FirstWord):
+                    self._publish(FirstToken(turn=turn, wall=self._clock(), ms=out.ms))
+                elif isinstance(out, Clause):
+                    self._publish(ReplyText(turn=turn, text=out.text, wall=self._clock()))
+                elif isinstance(out, Finished):
+                    plan = msgspec.to_builtins(out.plan) if out.plan else None
+                    intent = out.plan.intent if out.plan else None
+                    self._log.info("assistant replied", turn=turn, intent=intent, reply=out.reply)
+                    self._publish(ReplyDone(turn=turn, text=out.reply, intent=intent, plan=plan))

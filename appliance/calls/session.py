@@ -1,0 +1,149 @@
+"""A call: the stages wired together. Transports (SIP, WebRTC, a file) feed it audio frames at the line's rate
+and read the assistant's audio from its playout buffer; everything else happens through events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import structlog
+
+from appliance.audio import StreamResampler, to_float
+from appliance.calls.bus import EventBus, Stage, Work
+from appliance.calls.events import AudioIn, CallEnded, CallerSaid, CallStarted
+from appliance.calls.listener import EndpointPolicy, Listener
+from appliance.calls.playout import Playout
+from appliance.calls.recorder import CallRecorder
+from appliance.calls.records import CallRecord
+from appliance.calls.responder import Responder
+from appliance.calls.speaker import Speaker
+from appliance.calls.transcriber import Transcriber
+from appliance.calls.turns import TurnTracker
+from appliance.dialogue.conversation import Conversation
+from appliance.dialogue.outcome import call_outcome
+from appliance.settings import CallSettings
+from appliance.store.calls import CallRepository
+from appliance.store.database import utcnow
+from appliance.tenants.document import TenantDocument
+from models.interfaces import LlmProvider, Pcm16, SttProvider, TtsProvider, VadProvider
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    vad: VadProvider
+    stt: SttProvider
+    llm: LlmProvider
+    tts: TtsProvider
+
+
+class CallSession:
+    def __init__(
+        self,
+        *,
+        call: CallRecord,
+        tenant: TenantDocument,
+        models: Models,
+        settings: CallSettings,
+        rate: int,
+        calls: CallRepository,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.call = call
+        self.rate = rate
+        self.log: structlog.stdlib.BoundLogger = structlog.get_logger("call").bind(
+            call_id=call.id, tenant=call.tenant_id
+        )
+        self.bus = EventBus(self.log)
+        self.work = Work(self.log)
+        self.playout = Playout(rate)
+        self._clock = clock
+        publish = self.bus.publish
+        self._to_model_rate = StreamResampler(rate, models.vad.sample_rate)
+        self.listener = Listener(
+            models.vad,
+            EndpointPolicy(
+                threshold=settings.vad_threshold,
+                silence_s=settings.endpoint_silence_ms / 1000,
+                min_speech_s=settings.min_speech_ms / 1000,
+                speculate_s=settings.speculate_after_ms / 1000,
+            ),
+            publish,
+            self.log,
+            clock,
+            lag_s=self._to_model_rate.lag_s,
+        )
+        self.conversation = Conversation(
+            tenant,
+            models.llm,
+            max_reply_tokens=settings.max_reply_tokens,
+            history_turns=settings.history_turns,
+            log=self.log,
+            clock=clock,
+        )
+        self.turns = TurnTracker(publish)
+        self._recorder = CallRecorder(calls, call.tenant_id, call.id, self.log)
+        for stage in (
+            self.listener,
+            Transcriber(models.stt, publish, self.work, self.log, clock),
+            Responder(self.conversation, publish, self.work, self.log, clock),
+            Speaker(models.tts, self.playout, publish, self.work, self.log, clock),
+            self.turns,
+            self._recorder,
+        ):
+            self.bus.subscribe(stage)
+        self._samples_in = 0
+        self._started = clock()
+        self._ended = False
+
+    def subscribe(self, stage: Stage) -> None:
+        self.bus.subscribe(stage)
+
+    @property
+    def audio_time(self) -> float:
+        return self._samples_in / self.rate
+
+    @property
+    def busy(self) -> bool:
+        """Something the caller is waiting for is in progress: transcription, a reply, or its synthesis."""
+        return self.work.busy
+
+    async def start(self) -> None:
+        self.log.info("call started", channel=self.call.channel, caller=self.call.caller, callee=self.call.callee)
+        self.bus.publish(CallStarted(self.call))
+
+    def feed(self, frame: Pcm16) -> None:
+        """One frame of caller audio, 16-bit mono at the line's rate."""
+        self._samples_in += frame.size
+        audio = self._to_model_rate(np.ascontiguousarray(frame, dtype=np.int16))
+        if audio.size:
+            self.bus.publish(AudioIn(audio=to_float(audio), at=self.audio_time))
+
+    def say(self, text: str) -> None:
+        """A typed caller turn: skips VAD and STT."""
+        self.log.info("caller typed", text=text)
+        self.bus.publish(CallerSaid(text=text, source="text", endpoint_wall=self._clock()))
+
+    async def settled(self) -> None:
+        await self.work.idle()
+
+    async def end(self, reason: str, *, wait: bool = True) -> CallRecord:
+        """Finish the call: by default after what is in progress, or at once (``wait=False``)."""
+        if self._ended:
+            return self.call
+        self._ended = True
+        if wait:
+            await self.work.idle()
+        else:
+            await self.work.cancel_all()
+        call = self.call
+        call.ended_at = utcnow()
+        call.duration_s = round(self._clock() - self._started, 2)
+        call.status = "ended"
+        call.end_reason = reason
+        call.outcome = call_outcome(self.conversation.intents)
+        self.bus.publish(CallEnded(call))
+        await self._recorder.close()
+        self.log.info("call ended", reason=reason, outcome=call.outcome, seconds=call.duration_s)
+        return call

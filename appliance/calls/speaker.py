@@ -1,0 +1,67 @@
+"""Speaks the reply: each clause through TTS as soon as it arrives, resampled to the line's rate, into the
+playout buffer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import structlog
+
+from appliance.audio import resample
+from appliance.calls.bus import Work
+from appliance.calls.events import AudioOut, Event, ReplyDone, ReplyText, SpeechDone
+from appliance.calls.playout import Playout
+from models.errors import ModelError
+from models.interfaces import TtsProvider
+
+
+class Speaker:
+    def __init__(
+        self,
+        tts: TtsProvider,
+        playout: Playout,
+        publish: Callable[[Event], None],
+        work: Work,
+        log: structlog.stdlib.BoundLogger,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._tts = tts
+        self._playout = playout
+        self._publish = publish
+        self._work = work
+        self._log = log
+        self._clock = clock
+        self._queue: asyncio.Queue[ReplyText | ReplyDone] = asyncio.Queue()
+        self._running = False
+        self._spoken: set[int] = set()
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, ReplyText | ReplyDone):
+            self._queue.put_nowait(event)
+            if not self._running:
+                self._running = True
+                self._work.spawn(self._drain(), "tts")
+
+    async def _drain(self) -> None:
+        try:
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if isinstance(item, ReplyDone):
+                    self._publish(SpeechDone(turn=item.turn))
+                else:
+                    await self._speak(item)
+        finally:
+            self._running = False
+
+    async def _speak(self, item: ReplyText) -> None:
+        try:
+            async for pcm in self._tts.stream(item.text):
+                audio = resample(pcm, self._tts.sample_rate, self._playout.rate)
+                self._playout.write(audio)
+                first = item.turn not in self._spoken
+                self._spoken.add(item.turn)
+                self._publish(AudioOut(turn=item.turn, pcm=audio, first=first, wall=self._clock()))
+        except ModelError as exc:
+            self._log.error("speech synthesis failed; the clause is skipped", error=str(exc), text=item.text)

@@ -1,0 +1,54 @@
+"""``appliance serve``: the appliance itself."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+
+import click
+import uvicorn
+
+from appliance.app import create_app
+from appliance.cli.context import CliContext
+from appliance.runtime import Runtime
+from appliance.server_file import remove_server_file, write_server_file
+
+log = logging.getLogger("appliance.serve")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after a graceful shutdown, so the process looks killed; a service manager
+    should see a clean exit instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+@click.command()
+@click.pass_obj
+def serve(obj: CliContext) -> None:
+    """Serve the web UI and API, and answer calls, until stopped (Ctrl-C or SIGTERM)."""
+    settings = obj.settings
+    runtime = Runtime.open(settings)
+    runtime.models.resolve_all()
+    note = write_server_file(settings)
+    app = create_app(runtime, note.token)
+    config = uvicorn.Config(
+        app, host=settings.server.host, port=settings.server.port, log_config=None, access_log=False
+    )
+    log.info("serving on http://%s:%d (data in %s)", settings.server.host, settings.server.port, settings.data_dir)
+    try:
+        asyncio.run(_Server(config).serve())
+    finally:
+        remove_server_file(settings, note)
+        runtime.close()
+        log.info("stopped")

@@ -1,0 +1,59 @@
+"""``appliance tenant``: add businesses from tenant files, and list them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import msgspec
+
+from appliance.cli.context import CliContext
+from appliance.tenants.document import load_tenant_file
+
+
+@click.group()
+def tenant() -> None:
+    """Businesses served by this box."""
+
+
+@tenant.command("create")
+@click.option("--from", "source", required=True, type=click.Path(path_type=Path), help="Tenant TOML file.")
+@click.option("--replace", is_flag=True, help="Update the tenant if it exists.")
+@click.option("--if-missing", is_flag=True, help="Do nothing if the tenant exists.")
+@click.pass_obj
+def create(obj: CliContext, source: Path, replace: bool, if_missing: bool) -> None:
+    """Create a tenant from a TOML file (format: README, 'Tenant files')."""
+    if replace and if_missing:
+        raise click.UsageError("--replace and --if-missing contradict each other")
+    doc = load_tenant_file(source)
+    backend = obj.backend()
+    try:
+        if if_missing and backend.tenant_exists(doc.id):
+            click.echo(f"tenant '{doc.id}' exists; left as it is")
+            return
+        existed = backend.save_tenant(doc, replace=replace)
+    finally:
+        backend.close()
+    click.echo(f"tenant '{doc.id}' {'updated' if existed else 'created'}: {doc.name}")
+
+
+@tenant.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def list_(obj: CliContext, as_json: bool) -> None:
+    """List tenants with their numbers."""
+    backend = obj.backend()
+    try:
+        tenants = backend.list_tenants()
+    finally:
+        backend.close()
+    if as_json:
+        click.echo(msgspec.json.encode(tenants).decode())
+        return
+    if not tenants:
+        click.echo("no tenants yet; add one with: appliance tenant create --from FILE.toml")
+        return
+    width = max(len(t.id) for t in tenants)
+    for t in tenants:
+        numbers = ", ".join(t.numbers) or "no numbers"
+        click.echo(f"{t.id:<{width}}  {t.name}  ({t.timezone}; {numbers}; {t.services} services)")

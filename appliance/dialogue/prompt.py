@@ -1,0 +1,58 @@
+"""The system prompt: skill files first, then the business's facts. It is the same text, byte for byte, for
+every turn of every call to one tenant, so llama.cpp evaluates it once and reuses it."""
+
+from __future__ import annotations
+
+from datetime import time
+from importlib import resources
+
+from appliance.tenants.document import DAYS, TenantDocument
+
+SKILLS = ("receptionist", "grounding", "intents")
+_DAY_NAMES = dict(
+    zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
+
+
+def skill(name: str) -> str:
+    return (resources.files("appliance.dialogue") / "skills" / f"{name}.md").read_text(encoding="utf-8").strip()
+
+
+def system_prompt(tenant: TenantDocument, skills: tuple[str, ...] = SKILLS) -> str:
+    parts = [skill(name) for name in skills]
+    text = "\n\n".join(parts).replace("{business}", tenant.name)
+    text = text.replace("{personality}", tenant.assistant.personality)
+    return f"{text}\n\n{business_facts(tenant)}"
+
+
+def business_facts(tenant: TenantDocument) -> str:
+    lines = ["# BUSINESS FACTS", f"Name: {tenant.name}"]
+    for label, value in (
+        ("About", tenant.description),
+        ("Phone", tenant.phone),
+        ("Address", tenant.address),
+        ("Website", tenant.website),
+        ("Email", tenant.email),
+    ):
+        if value.strip():
+            lines.append(f"{label}: {value.strip()}")
+    lines.append(f"Opening hours ({tenant.timezone} time):")
+    for day, ranges in tenant.opening_hours().items():
+        spoken = " and ".join(f"{_clock(a)} to {_clock(b)}" for a, b in ranges) or "closed"
+        lines.append(f"- {_DAY_NAMES[day]}: {spoken}")
+    if tenant.services:
+        lines.append("Services:")
+        for service in tenant.services:
+            detail = ", ".join(
+                x for x in (f"about {service.duration_minutes} minutes", service.price, service.description) if x
+            )
+            lines.append(f"- {service.name} ({detail})")
+    if tenant.faq.strip():
+        lines += ["Frequently asked questions:", '"""', tenant.faq.strip(), '"""']
+    return "\n".join(lines)
+
+
+def _clock(t: time) -> str:
+    hour = t.hour % 12 or 12
+    suffix = "am" if t.hour < 12 else "pm"
+    return f"{hour}:{t.minute:02d} {suffix}" if t.minute else f"{hour} {suffix}"

@@ -1,0 +1,96 @@
+"""Reading a reply out of a JSON plan while it is still being generated, and cutting it into speakable pieces."""
+
+from __future__ import annotations
+
+import json
+import re
+
+
+class JsonStringField:
+    """Feeds on the raw JSON text as it streams and returns the decoded characters of one string field."""
+
+    def __init__(self, name: str) -> None:
+        self._key = f'"{name}"'
+        self._raw = ""
+        self._start = -1  # index in _raw of the first character of the value
+        self._pos = 0
+        self.done = False
+
+    def feed(self, piece: str) -> str:
+        self._raw += piece
+        if self._start < 0:
+            key_at = self._raw.find(self._key)
+            if key_at < 0:
+                return ""
+            match = re.compile(r'\s*:\s*"').match(self._raw, key_at + len(self._key))
+            if not match:
+                return ""
+            self._start = self._pos = match.end()
+        return self._decode()
+
+    def _decode(self) -> str:
+        out = []
+        raw, i = self._raw, self._pos
+        while i < len(raw) and not self.done:
+            ch = raw[i]
+            if ch == '"':
+                self.done = True
+                i += 1
+                break
+            if ch != "\\":
+                out.append(ch)
+                i += 1
+                continue
+            # An escape: wait until it is complete before decoding it.
+            length = 6 if raw[i + 1 : i + 2] == "u" else 2
+            if i + length > len(raw):
+                break
+            if length == 6 and 0xD800 <= int(raw[i + 2 : i + 6], 16) <= 0xDBFF:
+                length = 12  # a surrogate pair: decode both halves together
+                if i + length > len(raw):
+                    break
+            out.append(json.loads(f'"{raw[i : i + length]}"'))
+            i += length
+        self._pos = i
+        return "".join(out)
+
+
+_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s")
+_CLAUSE_END = re.compile(r"[,;:—–]\s")
+
+
+class ClauseChunker:
+    """Cuts streamed text at sentence ends, and the first piece also at a clause end once it is long enough,
+    so the first audio can start before the first sentence is complete."""
+
+    def __init__(self, first_clause_words: int = 4, min_words: int = 2) -> None:
+        self._buffer = ""
+        self._first = True
+        self._first_clause_words = first_clause_words
+        self._min_words = min_words
+
+    def feed(self, text: str) -> list[str]:
+        self._buffer += text
+        pieces: list[str] = []
+        while True:
+            cut = self._cut()
+            if cut is None:
+                return pieces
+            piece, self._buffer = self._buffer[:cut].strip(), self._buffer[cut:]
+            if piece:
+                pieces.append(piece)
+                self._first = False
+
+    def flush(self) -> list[str]:
+        piece, self._buffer = self._buffer.strip(), ""
+        return [piece] if piece else []
+
+    def _cut(self) -> int | None:
+        for match in _SENTENCE_END.finditer(self._buffer):
+            if len(self._buffer[: match.end()].split()) >= self._min_words:
+                return match.end()
+        if self._first:
+            for match in _CLAUSE_END.finditer(self._buffer):
+                if len(self._buffer[: match.end()].split()) >= self._first_clause_words:
+                    return match.end()
+        return None

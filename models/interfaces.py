@@ -1,0 +1,82 @@
+"""The interfaces every model provider implements; application code depends on these, never on an SDK."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Pcm16 = npt.NDArray[np.int16]
+Float32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Transcription:
+    text: str
+    language: str
+    audio_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+class SttProvider(Protocol):
+    sample_rate: int
+
+    async def transcribe(self, audio: Float32) -> Transcription:
+        """Transcribe one utterance of mono float32 audio at ``sample_rate``."""
+        ...
+
+
+class LlmProvider(Protocol):
+    name: str
+
+    def stream_json(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int
+    ) -> AsyncIterator[str]:
+        """Stream the text of one reply constrained to ``schema`` (a JSON schema), piece by piece."""
+        ...
+
+    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Evaluate a prompt ahead of time so a later one that starts the same way costs only its tail."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class TtsProvider(Protocol):
+    sample_rate: int
+    voice: str
+
+    def stream(self, text: str) -> AsyncIterator[Pcm16]:
+        """Synthesize ``text``, yielding mono 16-bit audio as soon as each piece is ready."""
+        ...
+
+
+class VadStream(Protocol):
+    def probability(self, frame: Float32) -> float:
+        """Speech probability of one frame of ``VadProvider.frame_samples`` samples."""
+        ...
+
+
+class VadProvider(Protocol):
+    sample_rate: int
+    frame_samples: int
+
+    def stream(self) -> VadStream:
+        """A detector with its own state, for one audio stream (one call)."""
+        ...
+
+
+class Embedder(Protocol):
+    dimension: int
+
+    async def embed(self, texts: Sequence[str]) -> Float32:
+        """Unit-length embeddings, one row per text."""
+        ...

@@ -1,0 +1,288 @@
+"""The language model through llama.cpp: grammar-constrained JSON, streamed, reusing KV state across turns.
+
+llama.cpp keeps the KV state of the tokens it last evaluated; a prompt that starts with the same tokens costs only
+its new tail. Saved states (after each reply, and after a prefill) extend this to several conversations taking
+turns: the one sharing the longest prefix with the new prompt is restored instead of re-evaluating it. So the
+fixed part of a prompt must come first and be identical byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import ctypes
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import llama_cpp
+import numpy as np
+import numpy.typing as npt
+from llama_cpp import Llama
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+from models.errors import ModelError
+from models.grammar_sampler import GrammarSampler
+from models.interfaces import ChatMessage
+from models.json_skeleton import JsonSkeleton, ValueScanner
+from models.llama_state_cache import KvStateCache, common_prefix
+
+log = logging.getLogger(__name__)
+
+_DONE = object()
+_TEMPERATURE = 0.2
+
+
+class LlamaCppLlm:
+    def __init__(
+        self, path: Path, *, context: int, threads: int, gpu_layers: int, cache_mb: int, seed: int = 7
+    ) -> None:
+        if not path.is_file():
+            raise ModelError(f"models.llm: {path} is not a GGUF file")
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=context,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=gpu_layers,
+                seed=seed,
+                verbose=False,
+            )
+        except ValueError as exc:
+            raise ModelError(f"models.llm: cannot load {path}: {exc}") from None
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelError(f"models.llm: {path} has no chat template; use an instruction-tuned model")
+        self._format = Jinja2ChatFormatter(template, eos_token=self._token_text("eos"), bos_token="")
+        self._vocab = self._llm._model.vocab
+        self._n_vocab = self._llm.n_vocab()
+        self._end_tokens = [t for t in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, t)]
+        self._states = KvStateCache(cache_mb << 20)
+        self._rng = np.random.default_rng(seed)
+        self.name = path.stem
+        self.context = context
+        # llama.cpp's context is one mutable state: every use goes through this one thread, in order.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+        """Evaluate ``messages`` and keep the state, so a later prompt that starts the same way costs only
+        its tail."""
+        tokens = self._tokens(messages, generation_prompt=False)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._prefill, tokens)
+
+    async def stream_json(
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int
+    ) -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+        tokens = self._tokens(messages, generation_prompt=True)
+        if len(tokens) + max_tokens > self.context:
+            raise ModelError(
+                f"prompt of {len(tokens)} tokens plus {max_tokens} to generate exceeds the context of "
+                f"{self.context}; raise models.llm_context or shorten the history"
+            )
+
+        def put(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the caller's loop is gone; nobody is listening any more
+                stop.set()
+
+        def run() -> None:
+            try:
+                self._generate(tokens, schema, max_tokens, put, stop)
+            except Exception as exc:  # handed to the awaiting caller, which decides what the caller hears
+                put(exc)
+            finally:
+                put(_DONE)
+
+        loop.run_in_executor(self._executor, run)
+        try:
+            while (item := await queue.get()) is not _DONE:
+                if isinstance(item, Exception):
+                    raise ModelError(f"llm generation failed: {item}") from item
+                assert isinstance(item, str)
+                yield item
+        finally:
+            stop.set()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._llm.close()
+
+    def _tokens(self, messages: Sequence[ChatMessage], generation_prompt: bool) -> npt.NDArray[np.intc]:
+        self._format.add_generation_prompt = generation_prompt
+        prompt = self._format(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt  # type: ignore[misc]
+        ids = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        return np.asarray(ids, dtype=np.intc)
+
+    def _prefill(self, tokens: npt.NDArray[np.intc]) -> None:
+        self._evaluate(tokens)
+        self._save()
+
+    def _generate(
+        self,
+        tokens: npt.NDArray[np.intc],
+        schema: dict[str, Any],
+        max_tokens: int,
+        put: Callable[[object], None],
+        stop: threading.Event,
+    ) -> None:
+        sampler = GrammarSampler(
+            self._vocab, _gbnf(json.dumps(schema, sort_keys=True)), self._end_tokens, self._rng, _TEMPERATURE
+        )
+        try:
+            forcing = _Forcing(schema, self, sampler)
+            opening = forcing.start()
+            self._evaluate(np.concatenate([tokens, np.asarray(opening.tokens, dtype=np.intc)]))
+            if opening.text:
+                put(opening.text)
+            self._sample(sampler, forcing, max_tokens, put, stop)
+        finally:
+            sampler.close()
+        self._save()
+
+    def _sample(
+        self,
+        sampler: GrammarSampler,
+        forcing: _Forcing,
+        max_tokens: int,
+        put: Callable[[object], None],
+        stop: threading.Event,
+    ) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        end = set(self._end_tokens)
+        for _ in range(max_tokens):
+            if stop.is_set():
+                return
+            logits = np.ctypeslib.as_array(
+                llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1), shape=(self._n_vocab,)
+            )
+            token = sampler.pick(logits)
+            if token in end:
+                return
+            sampler.accept(token)
+            piece = decoder.decode(self._llm.detokenize([token]))
+            if piece:
+                put(piece)
+            forced = forcing.after(piece)
+            if forced.text:
+                put(forced.text)
+            if forced.finished:
+                return
+            self._llm.eval([token, *forced.tokens])
+
+    def tokenize_text(self, text: str) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def detokenize_text(self, tokens: list[int]) -> str:
+        return self._llm.detokenize(tokens).decode("utf-8", errors="replace")
+
+    def _evaluate(self, tokens: npt.NDArray[np.intc]) -> None:
+        """Bring the context to hold ``tokens``, evaluating only what no live or saved state already has."""
+        llm = self._llm
+        live = common_prefix(llm.input_ids[: llm.n_tokens], tokens)
+        saved = self._states.best(tokens)
+        if saved is not None and saved[1] > live:
+            state, live = saved
+            buffer = (ctypes.c_uint8 * len(state.data)).from_buffer_copy(state.data)
+            llama_cpp.llama_state_set_data(llm._ctx.ctx, buffer, len(state.data))
+            llm.input_ids[: len(state.tokens)] = state.tokens
+            llm.n_tokens = len(state.tokens)
+        # At least the last token is evaluated again, so its logits are fresh for sampling.
+        llm.n_tokens = min(live, len(tokens) - 1)
+        llm.eval(tokens[llm.n_tokens :].tolist())
+
+    def _save(self) -> None:
+        ctx = self._llm._ctx.ctx
+        size = llama_cpp.llama_state_get_size(ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_get_data(ctx, buffer, size)
+        self._states.put(self._llm.input_ids[: self._llm.n_tokens].copy(), bytes(buffer)[:written])
+
+    def _token_text(self, which: str) -> str:
+        token = self._llm.token_eos() if which == "eos" else self._llm.token_bos()
+        text: str = self._llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+        return text
+
+
+class _Forced(NamedTuple):
+    text: str
+    tokens: list[int]
+    finished: bool = False
+
+
+class _Forcing:
+    """Appends the skeleton of the JSON object around what the model writes (see ``JsonSkeleton``); gives up,
+    leaving everything to the grammar, whenever the model's own tokens do not line up with it."""
+
+    def __init__(self, schema: dict[str, Any], llm: LlamaCppLlm, sampler: GrammarSampler) -> None:
+        self._llm = llm
+        self._sampler = sampler
+        try:
+            self._skeleton: JsonSkeleton | None = JsonSkeleton(schema)
+        except ValueError:
+            self._skeleton = None
+        self._index = 0
+        self._scanner = ValueScanner(in_string=False)
+
+    def start(self) -> _Forced:
+        if self._skeleton is None:
+            return _Forced("", [])
+        forced = self._force(self._skeleton.opening())
+        self._scanner = ValueScanner(in_string=bool(forced.text) and self._skeleton.string_valued[0])
+        return forced
+
+    def after(self, piece: str) -> _Forced:
+        if self._skeleton is None:
+            return _Forced("", [])
+        done_at = self._scanner.feed(piece)
+        if done_at is None:
+            return _Forced("", [])
+        if self._scanner.closed_object:
+            return _Forced("", [], finished=True)
+        text = self._skeleton.after(self._index, self._scanner.closed_by_comma)
+        leftover = piece[done_at:]
+        last = self._index + 1 == len(self._skeleton.keys)
+        if not text.startswith(leftover):
+            self._skeleton = None
+            return _Forced("", [])
+        text = text[len(leftover) :]
+        if last:
+            # The object is complete once its closing brace is written: no need to ask the model for it.
+            return _Forced(text, [], finished=True)
+        forced = self._force(text)
+        self._index += 1
+        if not forced.text and text:
+            self._skeleton = None
+            return forced
+        self._scanner = ValueScanner(in_string=self._skeleton.string_valued[self._index])
+        return forced
+
+    def _force(self, text: str) -> _Forced:
+        tokens = self._llm.tokenize_text(text)
+        for i, token in enumerate(tokens):
+            if not self._sampler.allows(token):
+                # Keep what was accepted; the grammar takes over from here.
+                accepted = tokens[:i]
+                self._skeleton = None
+                return _Forced(self._llm.detokenize_text(accepted), accepted)
+            self._sampler.accept(token)
+        return _Forced(text, tokens)
+
+
+@cache
+def _gbnf(schema: str) -> str:
+    gbnf: str = json_schema_to_gbnf(schema)
+    return gbnf

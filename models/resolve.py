@@ -1,0 +1,39 @@
+"""Turn a model choice from the settings (a catalog name or a path) into a path on disk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.assemble import assemble
+from models.catalog import CATALOG, Role, SplitFile, package_path
+from models.errors import ModelError
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    role: Role
+    name: str
+    path: Path
+    from_catalog: bool
+
+
+def resolve(role: Role, choice: str, models_dir: Path) -> ResolvedModel:
+    spec = CATALOG.get(choice)
+    if spec is not None:
+        if spec.role != role:
+            raise ModelError(f"models.{role}: {choice} is a {spec.role} model, not a {role} model")
+        if isinstance(spec.source, SplitFile):
+            try:
+                path = assemble(spec.source, models_dir / spec.name)
+            except ModelError as exc:
+                raise ModelError(f"models.{role}: {choice}: {exc}; {spec.source.install_hint}") from None
+        else:
+            path = package_path(spec.source)
+        return ResolvedModel(role, choice, path, True)
+
+    path = Path(choice).expanduser()
+    if not path.exists():
+        known = ", ".join(name for name, spec in CATALOG.items() if spec.role == role)
+        raise ModelError(f"models.{role}: '{choice}' is neither a known {role} model ({known}) nor an existing path")
+    return ResolvedModel(role, str(path), path.resolve(), False)

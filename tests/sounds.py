@@ -1,0 +1,60 @@
+"""Speech clips made for tests: espeak-ng (robotic) or Piper (natural), passed through a phone line's 8 kHz
+mu-law and back, as a caller would sound."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from appliance.audio import read_wav, write_wav
+from models.interfaces import Pcm16, TtsProvider
+
+
+def phone_band(source: Path, out: Path, rate: int = 16000) -> Path:
+    """Through 8 kHz mu-law (as a phone line carries it), back to 16-bit PCM at ``rate``."""
+    ulaw = out.with_suffix(".ulaw.wav")
+    subprocess.run(["sox", str(source), "-r", "8000", "-c", "1", "-e", "mu-law", str(ulaw)], check=True)
+    subprocess.run(["sox", str(ulaw), "-r", str(rate), "-e", "signed-integer", "-b", "16", str(out)], check=True)
+    ulaw.unlink()
+    return out
+
+
+def espeak_clip(text: str, folder: Path, voice: str = "en-us", speed: int = 150) -> Path:
+    name = hashlib.sha1(f"{voice}|{speed}|{text}".encode()).hexdigest()[:12]
+    out = folder / f"espeak-{name}.wav"
+    if not out.exists():
+        raw = folder / f"espeak-{name}.raw.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
+        phone_band(raw, out)
+        raw.unlink()
+    return out
+
+
+async def piper_clip(tts: TtsProvider, text: str, folder: Path) -> Path:
+    name = hashlib.sha1(f"piper|{text}".encode()).hexdigest()[:12]
+    out = folder / f"piper-{name}.wav"
+    if not out.exists():
+        pieces = [pcm async for pcm in tts.stream(text)]
+        raw = folder / f"piper-{name}.raw.wav"
+        write_wav(raw, np.concatenate(pieces), tts.sample_rate)
+        phone_band(raw, out)
+        raw.unlink()
+    return out
+
+
+def with_silence(clip: Path, out: Path, before_s: float, after_s: float, rate: int = 16000) -> Path:
+    pcm = read_wav(clip, rate)
+    pad = [np.zeros(int(before_s * rate), np.int16), pcm, np.zeros(int(after_s * rate), np.int16)]
+    write_wav(out, np.concatenate(pad), rate)
+    return out
+
+
+def concat(clips: list[Pcm16], gap_s: float, rate: int = 16000) -> Pcm16:
+    gap = np.zeros(int(gap_s * rate), np.int16)
+    pieces: list[Pcm16] = [gap]
+    for clip in clips:
+        pieces += [clip, gap]
+    return np.concatenate(pieces)

@@ -1,0 +1,59 @@
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from appliance.dialogue.stream import ClauseChunker, JsonStringField
+
+
+def _feed_in_pieces(text: str, cuts: list[int]) -> str:
+    field = JsonStringField("reply")
+    out, last = "", 0
+    for cut in [*sorted(set(cuts)), len(text)]:
+        out += field.feed(text[last:cut])
+        last = cut
+    return out
+
+
+@given(st.text(max_size=80), st.lists(st.integers(min_value=0, max_value=200), max_size=12))
+def test_reply_field_survives_any_split(reply: str, cuts: list[int]) -> None:
+    raw = json.dumps({"intent": "question", "reply": reply})
+    assert _feed_in_pieces(raw, [c for c in cuts if c < len(raw)]) == reply
+
+
+def test_reply_field_stops_at_its_closing_quote() -> None:
+    field = JsonStringField("reply")
+    assert field.feed('{"reply": "Hi \\"there\\"", "x": "no"}') == 'Hi "there"'
+    assert field.done
+
+
+def test_chunker_cuts_sentences_and_an_early_clause() -> None:
+    chunker = ClauseChunker()
+    pieces = []
+    for token in [
+        "Sure,",
+        "our",
+        "call-out",
+        "fee",
+        "is",
+        "$95",
+        "on",
+        "weekdays.",
+        "It's",
+        "$140.50",
+        "on",
+        "Saturdays.",
+        "Anything",
+        "else?",
+    ]:
+        pieces += chunker.feed(token + " ")
+    pieces += chunker.flush()
+    assert pieces == [
+        "Sure, our call-out fee is $95 on weekdays.",
+        "It's $140.50 on Saturdays.",
+        "Anything else?",
+    ]
+    chunker = ClauseChunker()
+    assert chunker.feed("Yes we do cover that, including Brunswick and Coburg ") == ["Yes we do cover that,"]
+    # Only the first piece is cut at a clause: later ones wait for the sentence.
+    assert chunker.feed("and Preston, and we are ") == []

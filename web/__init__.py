@@ -1,0 +1,1 @@
+"""The staff UI and the REST API: Litestar controllers, templates, static assets."""

@@ -1,0 +1,58 @@
+"""GET /healthz: is each model loaded, is the store open. 200 when ready to take calls, else 503."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Response, get
+
+from appliance.runtime import Runtime
+from appliance.store.database import utcnow
+
+
+class ModelHealth(msgspec.Struct):
+    role: str
+    model: str
+    state: str
+    device: str
+    load_seconds: float | None
+    error: str | None
+
+
+class StoreHealth(msgspec.Struct):
+    open: bool
+    path: str
+    error: str | None = None
+
+
+class Health(msgspec.Struct):
+    status: str
+    device: str
+    uptime_s: float
+    models: list[ModelHealth]
+    store: StoreHealth
+
+
+@get("/healthz", sync_to_thread=False, tags=["health"])
+def healthz(runtime: Runtime) -> Response[Health]:
+    models = [
+        ModelHealth(s.role, s.choice, s.state, s.device, s.load_seconds, s.error) for s in runtime.models.status()
+    ]
+    try:
+        runtime.store.scalar("SELECT 1")
+        store = StoreHealth(open=True, path=str(runtime.store.path))
+    except Exception as exc:  # any failure here means the store is not usable, which is what we report
+        store = StoreHealth(open=False, path=str(runtime.store.path), error=str(exc))
+    if any(m.state == "failed" for m in models) or not store.open:
+        status = "failing"
+    elif all(m.state == "loaded" for m in models):
+        status = "ok"
+    else:
+        status = "starting"
+    body = Health(
+        status=status,
+        device=runtime.models.device,
+        uptime_s=round((utcnow() - runtime.started_at).total_seconds(), 1),
+        models=models,
+        store=store,
+    )
+    return Response(body, status_code=200 if status == "ok" else 503)

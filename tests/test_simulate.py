@@ -102,3 +102,24 @@ def test_cli_simulate_prints_json_writes_audio_and_stores_the_call(
     store = Store.open(load_settings(None, env).store_path)
     assert len(CallRepository(store).turns(report["call_id"])) == 3
     store.close()
+
+
+async def test_transfer_key_hands_the_call_over_after_the_handover_line(loaded: Runtime) -> None:
+    session = loaded.new_call("lakeside-dental", channel="simulated", caller="test", callee=None, rate=8000)
+    result = await simulate_call(
+        session, [CallerTurn(dtmf="5"), CallerTurn(dtmf="0"), CallerTurn(text="Are you still there?")], realtime=False
+    )
+    assert result.call.outcome == "transferred"
+    assert result.call.meta["transfer_target"] == "sip:frontdesk@127.0.0.1:5090"
+    # The unassigned key did nothing; the handover line was spoken; the turn after the transfer never happened.
+    assert [t.caller for t in result.turns] == [None, "[pressed 0]"]
+    assert "putting you through" in result.turns[1].reply
+
+
+async def test_goodbye_ends_the_call_from_our_side(loaded: Runtime) -> None:
+    session = loaded.new_call("example", channel="simulated", caller="test", callee=None, rate=8000)
+    result = await simulate_call(
+        session, [CallerTurn(text="That's all, thanks. Goodbye!"), CallerTurn(text="One more thing")], realtime=False
+    )
+    assert session.leaving is not None and type(session.leaving).__name__ == "HangupRequested"
+    assert len(result.turns) == 2

@@ -116,6 +116,38 @@ class SpeechDone:
 
 
 @dataclass(frozen=True, slots=True)
+class Dtmf:
+    """The caller pressed a key (RFC 4733 or SIP INFO)."""
+
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class SayLine:
+    """A fixed line to speak as its own turn, without the LLM (the greeting, a handover)."""
+
+    text: str
+    intent: str
+    caller: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequested:
+    """Hand the call to a person at ``target``. Published once the handover line is in the playout buffer: the
+    transport transfers when the buffer has drained, so the caller hears the whole line first."""
+
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangupRequested:
+    """End the call from our side, once the playout buffer has drained (as for ``TransferRequested``)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class TurnCompleted:
     record: TurnRecord
 
@@ -139,6 +171,10 @@ Event = (
     | ReplyDone
     | AudioOut
     | SpeechDone
+    | Dtmf
+    | SayLine
+    | TransferRequested
+    | HangupRequested
     | TurnCompleted
     | CallEnded
 )

@@ -18,6 +18,7 @@ from appliance.calls.events import (
     ReplyDone,
     ReplyStarted,
     ReplyText,
+    SayLine,
 )
 from appliance.dialogue.conversation import Clause, Conversation, Finished, FirstWord
 
@@ -42,22 +43,32 @@ class Responder:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, CallStarted):
-            self._greet()
+            self._work.spawn(self._say(SayLine(self._conversation.tenant.greeting(), "greeting")), "greet")
             self._work.spawn(self._conversation.warm(), "warm")
+        elif isinstance(event, SayLine):
+            self._work.spawn(self._say(event), "say")
         elif isinstance(event, CallerSaid):
             self._work.spawn(self._respond(event), "respond")
 
-    def _greet(self) -> None:
-        greeting = self._conversation.tenant.greeting()
-        now = self._clock()
-        self._publish(ReplyStarted(turn=0, wall=now, caller=None))
-        self._publish(ReplyText(turn=0, text=greeting, wall=now))
-        self._publish(ReplyDone(turn=0, text=greeting, intent="greeting", plan=None))
+    async def _say(self, line: SayLine) -> None:
+        async with self._order:
+            turn = self._next_turn()
+            now = self._clock()
+            said = None
+            if line.caller is not None:
+                said = CallerSaid(text=line.caller, source="key", endpoint_wall=now)
+            self._publish(ReplyStarted(turn=turn, wall=now, caller=said))
+            self._publish(ReplyText(turn=turn, text=line.text, wall=now))
+            self._publish(ReplyDone(turn=turn, text=line.text, intent=line.intent, plan=None))
+
+    def _next_turn(self) -> int:
+        turn = self._turn
+        self._turn += 1
+        return turn
 
     async def _respond(self, said: CallerSaid) -> None:
         async with self._order:
-            self._turn += 1
-            turn = self._turn
+            turn = self._next_turn()
             self._publish(ReplyStarted(turn=turn, wall=self._clock(), caller=said))
             async for out in self._conversation.respond(said.text):
                 if isinstance(out, FirstWord):

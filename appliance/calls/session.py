@@ -12,7 +12,17 @@ import structlog
 
 from appliance.audio import StreamResampler, to_float
 from appliance.calls.bus import EventBus, Stage, Work
-from appliance.calls.events import AudioIn, CallEnded, CallerSaid, CallStarted
+from appliance.calls.control import CallControl
+from appliance.calls.events import (
+    AudioIn,
+    CallEnded,
+    CallerSaid,
+    CallStarted,
+    Dtmf,
+    Event,
+    HangupRequested,
+    TransferRequested,
+)
 from appliance.calls.listener import EndpointPolicy, Listener
 from appliance.calls.playout import Playout
 from appliance.calls.recorder import CallRecorder
@@ -89,16 +99,23 @@ class CallSession:
             Transcriber(models.stt, publish, self.work, self.log, clock),
             Responder(self.conversation, publish, self.work, self.log, clock),
             Speaker(models.tts, self.playout, publish, self.work, self.log, clock),
+            CallControl(tenant, publish, self.log),
             self.turns,
             self._recorder,
+            self,
         ):
             self.bus.subscribe(stage)
         self._samples_in = 0
         self._started = clock()
         self._ended = False
+        self.leaving: TransferRequested | HangupRequested | None = None
 
     def subscribe(self, stage: Stage) -> None:
         self.bus.subscribe(stage)
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, TransferRequested | HangupRequested) and self.leaving is None:
+            self.leaving = event
 
     @property
     def audio_time(self) -> float:
@@ -119,6 +136,11 @@ class CallSession:
         audio = self._to_model_rate(np.ascontiguousarray(frame, dtype=np.int16))
         if audio.size:
             self.bus.publish(AudioIn(audio=to_float(audio), at=self.audio_time))
+
+    def dtmf(self, digit: str) -> None:
+        """The caller pressed a key."""
+        self.log.info("caller pressed a key", digit=digit)
+        self.bus.publish(Dtmf(digit))
 
     def say(self, text: str) -> None:
         """A typed caller turn: skips VAD and STT."""
@@ -143,6 +165,9 @@ class CallSession:
         call.status = "ended"
         call.end_reason = reason
         call.outcome = call_outcome(self.conversation.intents)
+        if isinstance(self.leaving, TransferRequested):
+            call.outcome = "transferred"
+            call.meta["transfer_target"] = self.leaving.target
         self.bus.publish(CallEnded(call))
         await self._recorder.close()
         self.log.info("call ended", reason=reason, outcome=call.outcome, seconds=call.duration_s)

@@ -34,10 +34,11 @@ _MAX_WAIT_S = 60.0  # a reply that takes longer than this is a fault, not a slow
 
 @dataclass(frozen=True, slots=True)
 class CallerTurn:
-    """What the caller does next: speak a recording, or type a line."""
+    """What the caller does next: speak a recording, type a line, or press a key."""
 
     audio: Pcm16 | None = None
     text: str | None = None
+    dtmf: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +121,14 @@ async def simulate_call(session: CallSession, turns: list[CallerTurn], *, realti
         await session.start()
         await line.listen()
         for turn in turns:
+            if session.leaving is not None:
+                session.log.info("the call was handed over or ended; the remaining caller turns are not played")
+                break
             if turn.text is not None:
                 session.say(turn.text)
+                await line.listen()
+            elif turn.dtmf is not None:
+                session.dtmf(turn.dtmf)
                 await line.listen()
             elif turn.audio is not None:
                 await line.speak(turn.audio)
@@ -133,10 +140,11 @@ async def simulate_call(session: CallSession, turns: list[CallerTurn], *, realti
 
 
 class SimulationTurnInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """One caller turn over the API: typed text, or a WAV file's bytes in base64."""
+    """One caller turn over the API: typed text, a WAV file's bytes in base64, or a key pressed."""
 
     text: str | None = None
     wav_base64: str | None = None
+    dtmf: str | None = None
 
 
 class SimulationRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -165,9 +173,13 @@ class SimulationReport(msgspec.Struct, kw_only=True):
 def caller_turns(request: SimulationRequest) -> list[CallerTurn]:
     turns = []
     for i, turn in enumerate(request.turns):
-        if (turn.text is None) == (turn.wav_base64 is None):
-            raise InputError(f"turns[{i}]: give exactly one of text or wav_base64")
-        if turn.text is not None:
+        if sum(x is not None for x in (turn.text, turn.wav_base64, turn.dtmf)) != 1:
+            raise InputError(f"turns[{i}]: give exactly one of text, wav_base64 or dtmf")
+        if turn.dtmf is not None:
+            if turn.dtmf not in tuple("0123456789*#"):
+                raise InputError(f"turns[{i}]: dtmf must be one key: 0-9, * or #")
+            turns.append(CallerTurn(dtmf=turn.dtmf))
+        elif turn.text is not None:
             if not turn.text.strip():
                 raise InputError(f"turns[{i}]: text is empty")
             turns.append(CallerTurn(text=turn.text.strip()))

@@ -78,7 +78,7 @@ class TurnTracker:
         return TurnRecord(
             idx=idx,
             started_at=turn.started,
-            source=said.source if said else "greeting",
+            source=said.source if said else (done.intent if done and done.intent else "assistant"),
             caller=said.text if said else None,
             reply=done.text if done else "",
             intent=done.intent if done else None,

@@ -15,7 +15,7 @@ from appliance.errors import InputError
 
 
 class _OrderedTurns(click.Command):
-    """Keeps ``--audio`` and ``--say`` in the order they were given: they are the caller's turns."""
+    """Keeps ``--audio``, ``--say`` and ``--dtmf`` in the order they were given: they are the caller's turns."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         order, expect = [], None
@@ -23,9 +23,9 @@ class _OrderedTurns(click.Command):
             if expect is not None:
                 order.append((expect, arg))
                 expect = None
-            elif arg in ("--audio", "--say"):
+            elif arg in ("--audio", "--say", "--dtmf"):
                 expect = arg[2:]
-            elif arg.startswith(("--audio=", "--say=")):
+            elif arg.startswith(("--audio=", "--say=", "--dtmf=")):
                 name, _, value = arg[2:].partition("=")
                 order.append((name, value))
         ctx.meta["turn_order"] = order
@@ -41,6 +41,7 @@ def call() -> None:
 @click.option("--tenant", required=True, help="Tenant id (see: appliance tenant list).")
 @click.option("--audio", multiple=True, type=click.Path(path_type=Path), help="A WAV of one caller turn.")
 @click.option("--say", multiple=True, help="A typed caller turn (skips VAD and STT).")
+@click.option("--dtmf", multiple=True, help="A key the caller presses (0-9, *, #).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the reply audio here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--realtime/--fast", default=False, help="Pace audio at wall-clock speed (default: --fast).")
@@ -51,15 +52,18 @@ def simulate(
     tenant: str,
     audio: tuple[Path, ...],
     say: tuple[str, ...],
+    dtmf: tuple[str, ...],
     out: Path | None,
     as_json: bool,
     realtime: bool,
     rate: str,
 ) -> None:
-    """Run one call: the assistant greets, then each --audio or --say is a caller turn, in the order given."""
-    order = ctx.meta.get("turn_order") or [("audio", str(a)) for a in audio] + [("say", s) for s in say]
+    """Run one call: the assistant greets, then each --audio, --say or --dtmf is a caller turn, in order."""
+    order = ctx.meta.get("turn_order") or (
+        [("audio", str(a)) for a in audio] + [("say", s) for s in say] + [("dtmf", d) for d in dtmf]
+    )
     if not order:
-        raise click.UsageError("give at least one --audio FILE or --say TEXT")
+        raise click.UsageError("give at least one --audio FILE, --say TEXT or --dtmf KEY")
     turns = [_turn(kind, value) for kind, value in order]
     request = SimulationRequest(tenant=tenant, turns=turns, realtime=realtime, rate=int(rate))  # type: ignore[arg-type]
     obj: CliContext = ctx.obj
@@ -82,6 +86,8 @@ def simulate(
 def _turn(kind: str, value: str) -> SimulationTurnInput:
     if kind == "say":
         return SimulationTurnInput(text=value)
+    if kind == "dtmf":
+        return SimulationTurnInput(dtmf=value)
     path = Path(value)
     if not path.is_file():
         raise InputError(f"audio file {path} does not exist")

@@ -35,6 +35,13 @@ class Assistant(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     voice: str = ""
 
 
+class Transfer(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where a caller who wants a person goes: a number or SIP URI, and the key that asks for it."""
+
+    number: str = ""
+    dtmf_digit: str = "0"
+
+
 class TenantDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     id: str
     name: str
@@ -49,6 +56,7 @@ class TenantDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     services: list[Service] = msgspec.field(default_factory=list)
     faq: str = ""
     assistant: Assistant = msgspec.field(default_factory=Assistant)
+    transfer: Transfer = msgspec.field(default_factory=Transfer)
 
     def greeting(self) -> str:
         """What the assistant says first: the business's name and that it is an AI assistant."""
@@ -130,6 +138,8 @@ def _problems(doc: TenantDocument) -> list[str]:
             problems.append(f"numbers: '{number}' is not a phone number (digits, optionally starting with +)")
     if len({normalise_number(n) for n in doc.numbers}) != len(doc.numbers):
         problems.append("numbers: a number is listed twice")
+    if doc.transfer.dtmf_digit not in tuple("0123456789*#"):
+        problems.append("transfer.dtmf_digit must be one key: 0-9, * or #")
     for i, service in enumerate(doc.services):
         if not service.name.strip():
             problems.append(f"services[{i}]: name is empty")

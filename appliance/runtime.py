@@ -8,6 +8,7 @@ from datetime import datetime
 from appliance.calls.records import CallRecord
 from appliance.calls.session import CallSession, Models
 from appliance.dialogue.conversation import opening
+from appliance.dialogue.knowledge import Knowledge
 from appliance.settings import Settings
 from appliance.store.calls import CallRepository
 from appliance.store.database import Store, new_id, utcnow
@@ -24,6 +25,7 @@ class Runtime:
         self.models = models
         self.tenants = TenantRepository(store)
         self.calls = CallRepository(store)
+        self.knowledge: Knowledge | None = None  # set when the knowledge base is available
         self.started_at: datetime = utcnow()
 
     @classmethod

@@ -19,6 +19,7 @@ from web.api import errors
 from web.api.calls import CallController
 from web.api.deps import provide_runtime
 from web.api.health import healthz
+from web.api.kb import KnowledgeController
 from web.api.tenants import TenantController
 
 log = logging.getLogger("appliance.app")
@@ -28,16 +29,20 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         task = asyncio.create_task(_warm_up(runtime)) if load_models else None
+        if load_models:
+            # New knowledge changes a tenant's prompt: evaluate it again before the next call needs it.
+            runtime.kb.on_change.append(runtime.warm_tenant)
         try:
             yield
         finally:
+            await runtime.kb.close()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
     return Litestar(
-        route_handlers=[healthz, TenantController, CallController],
+        route_handlers=[healthz, TenantController, CallController, KnowledgeController],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         state=State({"runtime": runtime, "cli_token": cli_token}),
         lifespan=[lifespan],

@@ -13,6 +13,7 @@ from appliance.settings import Settings
 from appliance.store.calls import CallRepository
 from appliance.store.database import Store, new_id, utcnow
 from appliance.store.tenants import TenantRepository
+from kb.base import KnowledgeBase
 from models.loader import ModelSet
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,9 @@ class Runtime:
         self.models = models
         self.tenants = TenantRepository(store)
         self.calls = CallRepository(store)
-        self.knowledge: Knowledge | None = None  # set when the knowledge base is available
+        # The knowledge base: its operations (adding, listing, removing sources), and what calls ask of it.
+        self.kb = KnowledgeBase(settings.kb, store, self.tenants, models, settings.kb_path)
+        self.knowledge: Knowledge | None = self.kb
         self.started_at: datetime = utcnow()
 
     @classmethod
@@ -63,8 +66,10 @@ class Runtime:
             settings=self.settings.calls,
             rate=rate,
             calls=self.calls,
+            knowledge=self.knowledge,
         )
 
     async def warm_tenant(self, tenant_id: str) -> None:
         """Evaluate a tenant's system prompt ahead of its first call."""
-        await self.models.llm().prefill(opening(self.tenants.get(tenant_id)))
+        inline = self.knowledge.inline(tenant_id) if self.knowledge is not None else None
+        await self.models.llm().prefill(opening(self.tenants.get(tenant_id), inline))

@@ -16,6 +16,8 @@ from typing import Any, Literal
 import msgspec
 
 from appliance.errors import SettingsError
+from kb.settings import KbSettings, check_kb_settings
+from kb.ssrf import AddressPolicy
 from models.config import ModelSettings
 
 ENV_PREFIX = "APPLIANCE_"
@@ -35,6 +37,7 @@ class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     min_speech_ms: int = 120
     max_reply_tokens: int = 160
     history_turns: int = 8
+    reference_tokens: int = 120  # retrieved knowledge added to a caller's turn; each token costs prompt time
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -43,6 +46,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     models: ModelSettings = msgspec.field(default_factory=ModelSettings)
     calls: CallSettings = msgspec.field(default_factory=CallSettings)
+    kb: KbSettings = msgspec.field(default_factory=KbSettings)
 
     @property
     def data_path(self) -> Path:
@@ -64,6 +68,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     @property
     def log_path(self) -> Path:
         return self.data_path / "logs"
+
+    @property
+    def kb_path(self) -> Path:
+        return self.data_path / "kb"
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -148,7 +156,13 @@ def _check_ranges(settings: Settings) -> None:
         ),
         (0.05 <= settings.calls.vad_threshold <= 0.95, "calls.vad_threshold must be 0.05 to 0.95"),
         (settings.calls.max_reply_tokens >= 16, "calls.max_reply_tokens must be at least 16"),
+        (settings.calls.reference_tokens >= 0, "calls.reference_tokens must not be negative"),
+        *((False, problem) for problem in check_kb_settings(settings.kb)),
     ]
+    try:
+        AddressPolicy(settings.kb.allow_hosts)
+    except ValueError as exc:
+        checks.append((False, str(exc)))
     for ok, message in checks:
         if not ok:
             raise SettingsError(f"settings: {message}")

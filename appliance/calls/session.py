@@ -32,6 +32,7 @@ from appliance.calls.speaker import Speaker
 from appliance.calls.transcriber import Transcriber
 from appliance.calls.turns import TurnTracker
 from appliance.dialogue.conversation import Conversation
+from appliance.dialogue.knowledge import Knowledge
 from appliance.dialogue.outcome import call_outcome
 from appliance.settings import CallSettings
 from appliance.store.calls import CallRepository
@@ -59,6 +60,7 @@ class CallSession:
         rate: int,
         calls: CallRepository,
         clock: Callable[[], float] = time.perf_counter,
+        knowledge: Knowledge | None = None,
     ) -> None:
         self.call = call
         self.rate = rate
@@ -91,6 +93,8 @@ class CallSession:
             history_turns=settings.history_turns,
             log=self.log,
             clock=clock,
+            knowledge=knowledge,
+            reference_tokens=settings.reference_tokens,
         )
         self.turns = TurnTracker(publish)
         self._recorder = CallRecorder(calls, call.tenant_id, call.id, self.log)

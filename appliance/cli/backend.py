@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Protocol
+import time
+from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -22,6 +24,14 @@ from appliance.server_file import ServerFile, read_server_file
 from appliance.settings import Settings
 from appliance.store.tenants import TenantSummary
 from appliance.tenants.document import TenantDocument
+from kb.base import KnowledgeSummary
+from kb.catalog import SourceInfo
+from kb.fusion import Hit
+from kb.jobs import IngestJob
+from kb.progress import OnProgress
+from kb.suggest import ServiceSuggestion
+
+_POLL_S = 0.3
 
 
 class Backend(Protocol):
@@ -29,9 +39,27 @@ class Backend(Protocol):
 
     def tenant_exists(self, tenant_id: str) -> bool: ...
 
+    def get_tenant(self, tenant_id: str) -> TenantDocument: ...
+
     def list_tenants(self) -> list[TenantSummary]: ...
 
     def simulate(self, request: SimulationRequest) -> SimulationReport: ...
+
+    def kb_add_website(
+        self, tenant_id: str, url: str, depth: int | None, max_pages: int | None, progress: OnProgress
+    ) -> SourceInfo: ...
+
+    def kb_add_file(self, tenant_id: str, name: str, data: bytes, progress: OnProgress) -> SourceInfo: ...
+
+    def kb_add_faq(self, tenant_id: str, progress: OnProgress) -> SourceInfo: ...
+
+    def kb_summary(self, tenant_id: str) -> KnowledgeSummary: ...
+
+    def kb_search(self, tenant_id: str, question: str, limit: int) -> list[Hit]: ...
+
+    def kb_remove(self, tenant_id: str, source: str) -> None: ...
+
+    def kb_suggest_services(self, tenant_id: str) -> list[ServiceSuggestion]: ...
 
     def close(self) -> None: ...
 
@@ -67,11 +95,40 @@ class LocalBackend:
             return False
         return True
 
+    def get_tenant(self, tenant_id: str) -> TenantDocument:
+        return self._runtime.tenants.get(tenant_id)
+
     def list_tenants(self) -> list[TenantSummary]:
         return self._runtime.tenants.summaries()
 
     def simulate(self, request: SimulationRequest) -> SimulationReport:
         return asyncio.run(run_simulation(self._runtime, request))
+
+    def kb_add_website(
+        self, tenant_id: str, url: str, depth: int | None, max_pages: int | None, progress: OnProgress
+    ) -> SourceInfo:
+        return asyncio.run(
+            self._runtime.kb.add_website(tenant_id, url, depth=depth, max_pages=max_pages, progress=progress)
+        )
+
+    def kb_add_file(self, tenant_id: str, name: str, data: bytes, progress: OnProgress) -> SourceInfo:
+        return asyncio.run(self._runtime.kb.add_file(tenant_id, name, data, progress=progress))
+
+    def kb_add_faq(self, tenant_id: str, progress: OnProgress) -> SourceInfo:
+        return asyncio.run(self._runtime.kb.add_faq(tenant_id, progress=progress))
+
+    def kb_summary(self, tenant_id: str) -> KnowledgeSummary:
+        return self._runtime.kb.summary(tenant_id)
+
+    def kb_search(self, tenant_id: str, question: str, limit: int) -> list[Hit]:
+        self._runtime.tenants.get(tenant_id)
+        return asyncio.run(self._runtime.kb.hits(tenant_id, question, limit))
+
+    def kb_remove(self, tenant_id: str, source: str) -> None:
+        asyncio.run(self._runtime.kb.remove(tenant_id, source))
+
+    def kb_suggest_services(self, tenant_id: str) -> list[ServiceSuggestion]:
+        return asyncio.run(self._runtime.kb.suggest_services(tenant_id))
 
     def close(self) -> None:
         self._runtime.close()
@@ -97,6 +154,9 @@ class RemoteBackend:
         self._check(response)
         return True
 
+    def get_tenant(self, tenant_id: str) -> TenantDocument:
+        return msgspec.convert(self._request("GET", f"/api/v1/tenants/{tenant_id}"), TenantDocument)
+
     def list_tenants(self) -> list[TenantSummary]:
         return msgspec.convert(self._request("GET", "/api/v1/tenants"), list[TenantSummary])
 
@@ -104,13 +164,51 @@ class RemoteBackend:
         body = self._request("POST", "/api/v1/calls/simulate", json=msgspec.to_builtins(request))
         return msgspec.convert(body, SimulationReport)
 
+    def kb_add_website(
+        self, tenant_id: str, url: str, depth: int | None, max_pages: int | None, progress: OnProgress
+    ) -> SourceInfo:
+        body = {"url": url, "depth": depth, "max_pages": max_pages}
+        return self._watch(self._request("POST", f"/api/v1/kb/{tenant_id}/websites", json=body), progress)
+
+    def kb_add_file(self, tenant_id: str, name: str, data: bytes, progress: OnProgress) -> SourceInfo:
+        path = f"/api/v1/kb/{tenant_id}/files/{quote(name, safe='')}"
+        return self._watch(self._request("PUT", path, content=data), progress)
+
+    def kb_add_faq(self, tenant_id: str, progress: OnProgress) -> SourceInfo:
+        return self._watch(self._request("POST", f"/api/v1/kb/{tenant_id}/faq"), progress)
+
+    def kb_summary(self, tenant_id: str) -> KnowledgeSummary:
+        return msgspec.convert(self._request("GET", f"/api/v1/kb/{tenant_id}"), KnowledgeSummary)
+
+    def kb_search(self, tenant_id: str, question: str, limit: int) -> list[Hit]:
+        found = self._request("GET", f"/api/v1/kb/{tenant_id}/search", params={"q": question, "limit": limit})
+        return msgspec.convert(found, list[Hit])
+
+    def kb_remove(self, tenant_id: str, source: str) -> None:
+        self._check(self._send("DELETE", f"/api/v1/kb/{tenant_id}/sources", params={"source": source}))
+
+    def kb_suggest_services(self, tenant_id: str) -> list[ServiceSuggestion]:
+        found = self._request("POST", f"/api/v1/kb/{tenant_id}/service-suggestions")
+        return msgspec.convert(found, list[ServiceSuggestion])
+
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, method: str, path: str, **kwargs: object) -> dict:  # type: ignore[type-arg]
+    def _watch(self, started: object, progress: OnProgress) -> SourceInfo:
+        """Follow an ingest job on the server until it finishes."""
+        job = msgspec.convert(started, IngestJob)
+        while job.state == "running":
+            progress(job.progress)
+            time.sleep(_POLL_S)
+            job = msgspec.convert(self._request("GET", f"/api/v1/kb/jobs/{job.id}"), IngestJob)
+        if job.state == "failed" or job.result is None:
+            raise ApplianceError(job.error or "the ingest failed; see the appliance log")
+        return job.result
+
+    def _request(self, method: str, path: str, **kwargs: object) -> Any:
         response = self._send(method, path, **kwargs)
         self._check(response)
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
     def _send(self, method: str, path: str, **kwargs: object) -> httpx.Response:
         try:

@@ -18,11 +18,13 @@ def skill(name: str) -> str:
     return (resources.files("appliance.dialogue") / "skills" / f"{name}.md").read_text(encoding="utf-8").strip()
 
 
-def system_prompt(tenant: TenantDocument, skills: tuple[str, ...] = SKILLS) -> str:
+def system_prompt(tenant: TenantDocument, knowledge: str | None = None, skills: tuple[str, ...] = SKILLS) -> str:
+    """``knowledge`` is the tenant's inline knowledge block (quoted, delimited reference material), if any."""
     parts = [skill(name) for name in skills]
     text = "\n\n".join(parts).replace("{business}", tenant.name)
     text = text.replace("{personality}", tenant.assistant.personality)
-    return f"{text}\n\n{business_facts(tenant)}"
+    facts = business_facts(tenant)
+    return f"{text}\n\n{facts}\n\n{knowledge.strip()}" if knowledge and knowledge.strip() else f"{text}\n\n{facts}"
 
 
 def business_facts(tenant: TenantDocument) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import lancedb
 import numpy as np
 import pyarrow as pa
+from lancedb.index import FTS
 
 from models.interfaces import Float32
 
@@ -62,7 +63,7 @@ class Index:
         """Create table ``name`` with ``data`` and its full-text index; complete or not there at all."""
         try:
             table = self._db.create_table(name, data)
-            table.create_fts_index("body", replace=True)
+            table.create_index("body", config=FTS(), replace=True)
         except BaseException:
             self.drop(name)
             raise

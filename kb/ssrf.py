@@ -82,8 +82,8 @@ class AddressPolicy:
             (address.is_loopback, "a loopback"),
             (address.is_link_local, "a link-local"),
             (address.is_multicast, "a multicast"),
-            (address.is_private, "a private"),
             (address.is_unspecified or address.is_reserved, "a reserved"),
+            (address.is_private, "a private"),
             (not address.is_global, "a non-public"),
         ):
             if flag:

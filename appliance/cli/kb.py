@@ -72,7 +72,7 @@ def add(
     k = summary.knowledge
     click.echo(f"tenant '{tenant}': {k.chunks} chunks, {k.tokens} tokens, mode {k.mode}")
     if failed:
-        raise click.exceptions.Exit(1)
+        raise InputError(f"{failed} of {len(sources)} source(s) could not be added (see above)")
 
 
 @kb.command("list")

@@ -40,7 +40,10 @@ from models.interfaces import Embedder, LlmProvider
 log = logging.getLogger(__name__)
 
 FAQ = "faq"
-CANDIDATES = 20  # each leg's hits before fusion
+# Each leg's hits that go into the fusion: as many as are returned (at least 5), as LanceDB's own hybrid query
+# and Elasticsearch's rank window do. A deeper window lets chunks that one leg ranks low but both legs list
+# outrank the other leg's best: on the bench QA set, windows of 10 and 20 lost recall (bench/kb.py, README).
+MIN_WINDOW = 5
 MIN_SIMILARITY = 0.2  # below this a passage is not about the question, whichever leg found it
 KNOWLEDGE_HEADER = (
     "# KNOWLEDGE\n"
@@ -107,13 +110,13 @@ class KnowledgeBase:
             return []
         embedder = await asyncio.to_thread(self._models.embedder)
 
+        window = max(limit, MIN_WINDOW)
+
         async def vector_leg() -> tuple[np.ndarray, list]:  # type: ignore[type-arg]
             query = (await embedder.embed([question]))[0]
-            return query, await self._index.vector_leg(table, query, CANDIDATES)
+            return query, await self._index.vector_leg(table, query, window)
 
-        (query, by_vector), by_text = await asyncio.gather(
-            vector_leg(), self._index.text_leg(table, question, CANDIDATES)
-        )
+        (query, by_vector), by_text = await asyncio.gather(vector_leg(), self._index.text_leg(table, question, window))
         return fuse(by_text, by_vector, limit, query)
 
     def summary(self, tenant_id: str) -> KnowledgeSummary:

@@ -27,7 +27,9 @@ class Runtime:
         self.tenants = TenantRepository(store)
         self.calls = CallRepository(store)
         # The knowledge base: its operations (adding, listing, removing sources), and what calls ask of it.
-        self.kb = KnowledgeBase(settings.kb, store, self.tenants, models, settings.kb_path)
+        self.kb = KnowledgeBase(
+            settings.kb, store, self.tenants, models, settings.kb_path, llm_context=settings.models.llm_context
+        )
         self.knowledge: Knowledge | None = self.kb
         self.started_at: datetime = utcnow()
 

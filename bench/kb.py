@@ -170,7 +170,7 @@ async def main() -> None:
     tenants.save(parse_tenant(TENANT), replace=True, actor="bench")
     models = ModelSet(settings.models, settings.models_path)
     await models.load(("embedder", "llm"))
-    kb = KnowledgeBase(kb_settings, store, tenants, models, work / "kb")
+    kb = KnowledgeBase(kb_settings, store, tenants, models, work / "kb", llm_context=settings.models.llm_context)
 
     server, url = serve_site()
     started = time.perf_counter()

@@ -2,13 +2,20 @@
 
 A tenant's table is only ever reached through its own name, which the catalog holds; a new version is built
 aside under a new name and made current by the catalog, so searches never see a half-built table.
+
+The BM25 leg is LanceDB's full-text index. The vector leg is an exact cosine search over the table's vectors,
+read once per table version into memory: LanceDB's own flat scan took 20-26 ms at 10,000 chunks and 420-560 ms at
+100,000 on two cores, and its approximate indexes lost most of their recall on small tables; a matrix product over
+the same vectors takes about a millisecond at 10,000 (1.5 MB of memory per 1,000 chunks, text included).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +32,12 @@ log = logging.getLogger(__name__)
 
 _TABLE = re.compile(r"^[a-z0-9][a-z0-9-]*__[0-9a-f]+$")
 COLUMNS = ("id", "source", "location", "title", "heading", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class _Vectors:
+    matrix: Float32  # one unit-length row per chunk
+    rows: pa.Table  # the chunks' other columns, in the same order
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,8 @@ class Index:
         self._db = lancedb.connect(str(path.resolve()))
         self._async: lancedb.AsyncConnection | None = None
         self._open: dict[str, lancedb.AsyncTable] = {}
+        self._vectors: dict[str, _Vectors] = {}
+        self._loading = threading.Lock()
 
     # Building, in worker threads.
 
@@ -78,8 +93,20 @@ class Index:
             data = data.filter(pa.compute.not_equal(data["source"], without_source))
         return data.select([*COLUMNS, "body", "vector"])
 
+    def load(self, name: str) -> None:
+        """Read a table's vectors into memory for the vector leg (once per table version)."""
+        with self._loading:
+            if name in self._vectors:
+                return
+            data = self._db.open_table(name).to_arrow()
+            column = data["vector"].combine_chunks()
+            dim = column.type.list_size
+            matrix = column.values.to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(column), dim)
+            self._vectors[name] = _Vectors(matrix, data.select(list(COLUMNS)))
+
     def drop(self, name: str) -> None:
         self._open.pop(name, None)
+        self._vectors.pop(name, None)
         if name in self.names():
             self._db.drop_table(name)
 
@@ -96,10 +123,25 @@ class Index:
     # Searching, on the event loop (LanceDB's own async engine).
 
     async def vector_leg(self, name: str, vector: Float32, limit: int) -> list[LegHit]:
-        table = await self._table(name)
-        query = table.query().nearest_to(np.asarray(vector, dtype=np.float32)).distance_type("cosine").limit(limit)
-        rows = await query.select([*COLUMNS, "_distance"]).to_list()
-        return [LegHit(r["id"], i, 1.0 - float(r["_distance"]), r) for i, r in enumerate(rows, start=1)]
+        if name not in self._vectors:
+            await asyncio.to_thread(self.load, name)
+        return await asyncio.to_thread(self._nearest, self._vectors[name], np.asarray(vector, dtype=np.float32), limit)
+
+    @staticmethod
+    def _nearest(vectors: _Vectors, vector: Float32, limit: int) -> list[LegHit]:
+        # einsum, not BLAS: a multi-threaded BLAS call on a busy two-core box was ten times slower.
+        scores = np.einsum("ij,j->i", vectors.matrix, vector)
+        limit = min(limit, len(scores))
+        if limit <= 0:
+            return []
+        best = np.argpartition(-scores, limit - 1)[:limit]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        hits = []
+        for rank, i in enumerate(best.tolist(), start=1):
+            row = vectors.rows.slice(i, 1).to_pylist()[0]
+            row["vector"] = vectors.matrix[i]
+            hits.append(LegHit(row["id"], rank, float(scores[i]), row))
+        return hits
 
     async def text_leg(self, name: str, text: str, limit: int) -> list[LegHit]:
         if not text.strip():

@@ -52,3 +52,18 @@ async def test_a_question_answered_only_by_the_knowledge_base(loaded: Runtime) -
     finally:
         kb.settings.inline_tokens = 4000
         await kb.remove("kb-call", "notes.md")
+
+
+@pytest.mark.slow
+async def test_services_are_suggested_from_the_knowledge(loaded: Runtime) -> None:
+    loaded.tenants.save(parse_tenant(TENANT), replace=True, actor="test")
+    kb = loaded.kb
+    await kb.add_file("kb-call", "notes.md", NOTES)
+    try:
+        suggested = await kb.suggest_services("kb-call")
+    finally:
+        await kb.remove("kb-call", "notes.md")
+    names = " ".join(s.name.lower() for s in suggested)
+    assert "cargo" in names or "truing" in names, suggested
+    assert all(5 <= s.duration_minutes <= 480 for s in suggested)
+    assert any("140" in s.price or "18" in s.price for s in suggested), suggested

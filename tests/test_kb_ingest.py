@@ -33,7 +33,9 @@ async def kb(runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Asyn
     for raw in (BIKES, OTHER):
         runtime.tenants.save(parse_tenant(raw), replace=True, actor="test")
     settings = msgspec.structs.replace(runtime.settings.kb, allow_hosts=["127.0.0.1"], max_file_mb=5)
-    base = KnowledgeBase(settings, runtime.store, runtime.tenants, runtime.models, tmp_path_factory.mktemp("kb"))
+    base = KnowledgeBase(
+        settings, runtime.store, runtime.tenants, runtime.models, tmp_path_factory.mktemp("kb"), llm_context=4096
+    )
     yield base
     await base.close()
 

@@ -18,6 +18,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/kb.py
 
 lint: install
 	$(BIN)/ruff check .

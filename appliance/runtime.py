@@ -41,7 +41,13 @@ class Runtime:
         self.store.close()
 
     def call_models(self) -> Models:
-        return Models(vad=self.models.vad(), stt=self.models.stt(), llm=self.models.llm(), tts=self.models.tts())
+        return Models(
+            vad=self.models.vad(),
+            stt=self.models.stt(),
+            llm=self.models.llm(),
+            tts=self.models.tts(),
+            foreground=self.models.foreground,
+        )
 
     def new_call(
         self, tenant_id: str, *, channel: str, caller: str | None, callee: str | None, rate: int

@@ -30,7 +30,7 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     telephony_rate: Literal[8000, 16000] = 8000
     endpoint_silence_ms: int = 500
-    speculate_after_ms: int = 200
+    speculate_after_ms: int = 150
     vad_threshold: float = 0.5
     min_speech_ms: int = 120
     max_reply_tokens: int = 160

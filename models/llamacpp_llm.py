@@ -28,6 +28,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
 from models.errors import ModelError
+from models.foreground import Foreground
 from models.grammar_sampler import GrammarSampler
 from models.interfaces import ChatMessage
 from models.json_skeleton import JsonSkeleton, ValueScanner
@@ -41,7 +42,15 @@ _TEMPERATURE = 0.2
 
 class LlamaCppLlm:
     def __init__(
-        self, path: Path, *, context: int, threads: int, gpu_layers: int, cache_mb: int, seed: int = 7
+        self,
+        path: Path,
+        *,
+        context: int,
+        threads: int,
+        gpu_layers: int,
+        cache_mb: int,
+        foreground: Foreground | None = None,
+        seed: int = 7,
     ) -> None:
         if not path.is_file():
             raise ModelError(f"models.llm: {path} is not a GGUF file")
@@ -68,6 +77,7 @@ class LlamaCppLlm:
         self._rng = np.random.default_rng(seed)
         self.name = path.stem
         self.context = context
+        self._foreground = foreground or Foreground()
         # llama.cpp's context is one mutable state: every use goes through this one thread, in order.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
 
@@ -181,6 +191,7 @@ class LlamaCppLlm:
                 put(forced.text)
             if forced.finished:
                 return
+            self._foreground.yield_to()
             self._llm.eval([token, *forced.tokens])
 
     def tokenize_text(self, text: str) -> list[int]:

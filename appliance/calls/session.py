@@ -37,6 +37,7 @@ from appliance.settings import CallSettings
 from appliance.store.calls import CallRepository
 from appliance.store.database import utcnow
 from appliance.tenants.document import TenantDocument
+from models.foreground import Foreground
 from models.interfaces import LlmProvider, Pcm16, SttProvider, TtsProvider, VadProvider
 
 
@@ -46,6 +47,7 @@ class Models:
     stt: SttProvider
     llm: LlmProvider
     tts: TtsProvider
+    foreground: Foreground
 
 
 class CallSession:
@@ -98,7 +100,7 @@ class CallSession:
             self.listener,
             Transcriber(models.stt, publish, self.work, self.log, clock),
             Responder(self.conversation, publish, self.work, self.log, clock),
-            Speaker(models.tts, self.playout, publish, self.work, self.log, clock),
+            Speaker(models.tts, self.playout, models.foreground, publish, self.work, self.log, clock),
             CallControl(tenant, publish, self.log),
             self.turns,
             self._recorder,

@@ -4,6 +4,7 @@ playout buffer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -14,6 +15,7 @@ from appliance.calls.bus import Work
 from appliance.calls.events import AudioOut, Event, ReplyDone, ReplyText, SpeechDone
 from appliance.calls.playout import Playout
 from models.errors import ModelError
+from models.foreground import Foreground
 from models.interfaces import TtsProvider
 
 
@@ -22,6 +24,7 @@ class Speaker:
         self,
         tts: TtsProvider,
         playout: Playout,
+        foreground: Foreground,
         publish: Callable[[Event], None],
         work: Work,
         log: structlog.stdlib.BoundLogger,
@@ -29,6 +32,7 @@ class Speaker:
     ) -> None:
         self._tts = tts
         self._playout = playout
+        self._foreground = foreground
         self._publish = publish
         self._work = work
         self._log = log
@@ -56,12 +60,18 @@ class Speaker:
             self._running = False
 
     async def _speak(self, item: ReplyText) -> None:
+        # The caller is waiting for the first clause of a reply: the LLM waits for it instead.
+        hold = self._foreground.hold() if item.turn not in self._spoken else contextlib.nullcontext()
         try:
-            async for pcm in self._tts.stream(item.text):
-                audio = resample(pcm, self._tts.sample_rate, self._playout.rate)
-                self._playout.write(audio)
-                first = item.turn not in self._spoken
-                self._spoken.add(item.turn)
-                self._publish(AudioOut(turn=item.turn, pcm=audio, first=first, wall=self._clock()))
+            with hold:
+                await self._synthesize(item)
         except ModelError as exc:
             self._log.error("speech synthesis failed; the clause is skipped", error=str(exc), text=item.text)
+
+    async def _synthesize(self, item: ReplyText) -> None:
+        async for pcm in self._tts.stream(item.text):
+            audio = resample(pcm, self._tts.sample_rate, self._playout.rate)
+            self._playout.write(audio)
+            first = item.turn not in self._spoken
+            self._spoken.add(item.turn)
+            self._publish(AudioOut(turn=item.turn, pcm=audio, first=first, wall=self._clock()))

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import msgspec
 
 from appliance.errors import SettingsError
+from appliance.notify.config import NotificationSettings
 from models.config import ModelSettings
 
 ENV_PREFIX = "APPLIANCE_"
@@ -37,12 +38,19 @@ class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     history_turns: int = 8
 
 
+class DialogueSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    tool_timeout_s: float = 5.0  # a tool that takes longer is abandoned and the caller hears a fallback
+    filler_after_ms: int = 700  # a tool slower than this gets a short "one moment" first
+
+
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     data_dir: str = "data"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     models: ModelSettings = msgspec.field(default_factory=ModelSettings)
     calls: CallSettings = msgspec.field(default_factory=CallSettings)
+    dialogue: DialogueSettings = msgspec.field(default_factory=DialogueSettings)
+    notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
 
     @property
     def data_path(self) -> Path:

@@ -33,7 +33,7 @@ from appliance import logs  # noqa: E402
 from appliance.audio import read_wav, to_float  # noqa: E402
 from appliance.calls.simulate import CallerTurn, simulate_call  # noqa: E402
 from appliance.dialogue.conversation import opening  # noqa: E402
-from appliance.dialogue.plan import PLAN_SCHEMA  # noqa: E402
+from appliance.dialogue.plan import plan_schema  # noqa: E402
 from appliance.runtime import Runtime  # noqa: E402
 from appliance.settings import load_settings  # noqa: E402
 from appliance.tenants.document import load_tenant_file  # noqa: E402
@@ -86,14 +86,15 @@ async def bench_models(runtime: Runtime, runs: int, sounds: Path) -> dict[str, A
 
     tenant = runtime.tenants.get("example")
     base = opening(tenant)
+    schema = plan_schema(tenant)
     cold, warm, rates = [], [], []
     for i in range(runs):
         # A fresh nonce at the very start of the system prompt: nothing can be reused.
         fresh = [ChatMessage("system", f"[{secrets.token_hex(4)}]\n" + base[0].content), base[1]]
         question = ChatMessage("user", CALLER_TURNS[i % len(CALLER_TURNS)])
-        cold.append((await first_token(llm, [*fresh, question]))[0])
+        cold.append((await first_token(llm, [*fresh, question], schema))[0])
         await llm.prefill(base)
-        first, rate = await first_token(llm, [*base, question])
+        first, rate = await first_token(llm, [*base, question], schema)
         warm.append(first)
         rates.append(rate)
     out["llm_prompt_tokens"] = llm.count_tokens(base[0].content)
@@ -118,11 +119,11 @@ async def bench_models(runtime: Runtime, runs: int, sounds: Path) -> dict[str, A
     return out
 
 
-async def first_token(llm: Any, messages: list[ChatMessage]) -> tuple[float, float]:
+async def first_token(llm: Any, messages: list[ChatMessage], schema: dict[str, Any]) -> tuple[float, float]:
     """Milliseconds to the first piece of output, and pieces per second after it."""
     started = time.perf_counter()
     first, count = None, 0
-    async for _ in llm.stream_json(messages, PLAN_SCHEMA, 120):
+    async for _ in llm.stream_json(messages, schema, 120):
         first = first or time.perf_counter()
         count += 1
     end = time.perf_counter()

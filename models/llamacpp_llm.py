@@ -149,9 +149,8 @@ class LlamaCppLlm:
         put: Callable[[object], None],
         stop: threading.Event,
     ) -> None:
-        sampler = GrammarSampler(
-            self._vocab, _gbnf(json.dumps(schema, sort_keys=True)), self._end_tokens, self._rng, _TEMPERATURE
-        )
+        # Property order matters: it is the order the grammar makes the model write them in.
+        sampler = GrammarSampler(self._vocab, _gbnf(json.dumps(schema)), self._end_tokens, self._rng, _TEMPERATURE)
         try:
             forcing = _Forcing(schema, self, sampler)
             opening = forcing.start()
@@ -252,7 +251,8 @@ class _Forcing:
         if self._skeleton is None:
             return _Forced("", [])
         forced = self._force(self._skeleton.opening())
-        self._scanner = ValueScanner(in_string=bool(forced.text) and self._skeleton.string_valued[0])
+        if self._skeleton is not None:
+            self._scanner = ValueScanner(in_string=self._skeleton.string_valued[0])
         return forced
 
     def after(self, piece: str) -> _Forced:
@@ -275,8 +275,7 @@ class _Forcing:
             return _Forced(text, [], finished=True)
         forced = self._force(text)
         self._index += 1
-        if not forced.text and text:
-            self._skeleton = None
+        if self._skeleton is None:  # the grammar refused part of the skeleton: it decides from here on
             return forced
         self._scanner = ValueScanner(in_string=self._skeleton.string_valued[self._index])
         return forced

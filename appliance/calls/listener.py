@@ -10,13 +10,23 @@ from dataclasses import dataclass
 import numpy as np
 import structlog
 
-from appliance.calls.events import AudioIn, Event, SpeechPaused, SpeechResumed, SpeechStarted, UtteranceEnded
+from appliance.calls.events import (
+    AudioIn,
+    Event,
+    ListenFor,
+    SpeechPaused,
+    SpeechResumed,
+    SpeechStarted,
+    UtteranceEnded,
+)
 from models.interfaces import Float32, VadProvider
 
 _PREROLL_S = 0.3  # audio kept from before speech is detected, so the first syllable is not clipped
 _TAIL_S = 0.15  # silence kept after speech, which Whisper needs to finish the last word
 _MAX_UTTERANCE_S = 25.0  # Whisper sees 30 s at most
 _HYSTERESIS = 0.15  # Silero's own advice: speech continues until the probability falls this far below
+# Extra silence allowed while the caller gives something people pause in the middle of.
+_PATIENCE = {"digits": 0.9, "address": 0.6}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +65,16 @@ class Listener:
         self._last_speech = 0.0
         self._run = 0
         self._paused = False
+        self._patience = 0.0
 
     @property
     def in_speech(self) -> bool:
         return self._speech is not None
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, ListenFor):
+            self._patience = _PATIENCE.get(event.expect or "", 0.0)
+            return
         if not isinstance(event, AudioIn):
             return
         self._pending = np.concatenate([self._pending, event.audio])
@@ -92,9 +106,9 @@ class Listener:
         silent_for = self._t - self._last_speech
         quiet = p < policy.threshold - _HYSTERESIS
         too_long = self._t - self._start >= _MAX_UTTERANCE_S
-        if (silent_for >= policy.silence_s and quiet) or too_long:
+        if (silent_for >= policy.silence_s + self._patience and quiet) or too_long:
             self._end(too_long)
-        elif silent_for >= policy.speculate_s and quiet and not self._paused:
+        elif silent_for >= policy.speculate_s + self._patience and quiet and not self._paused:
             self._paused = True
             self._publish(SpeechPaused(audio=self._utterance(), speech_end=self._last_speech))
 

@@ -31,7 +31,7 @@ from appliance.calls.responder import Responder
 from appliance.calls.speaker import Speaker
 from appliance.calls.transcriber import Transcriber
 from appliance.calls.turns import TurnTracker
-from appliance.dialogue.conversation import Conversation
+from appliance.dialogue.dialogue import Dialogue
 from appliance.dialogue.outcome import call_outcome
 from appliance.settings import CallSettings
 from appliance.store.calls import CallRepository
@@ -60,6 +60,7 @@ class CallSession:
         settings: CallSettings,
         rate: int,
         calls: CallRepository,
+        dialogue: Callable[[structlog.stdlib.BoundLogger], Dialogue],
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.call = call
@@ -86,20 +87,13 @@ class CallSession:
             clock,
             lag_s=self._to_model_rate.lag_s,
         )
-        self.conversation = Conversation(
-            tenant,
-            models.llm,
-            max_reply_tokens=settings.max_reply_tokens,
-            history_turns=settings.history_turns,
-            log=self.log,
-            clock=clock,
-        )
+        self.dialogue = dialogue(self.log)
         self.turns = TurnTracker(publish)
         self._recorder = CallRecorder(calls, call.tenant_id, call.id, self.log)
         for stage in (
             self.listener,
             Transcriber(models.stt, publish, self.work, self.log, clock),
-            Responder(self.conversation, publish, self.work, self.log, clock),
+            Responder(self.dialogue, publish, self.work, self.log, clock),
             Speaker(models.tts, self.playout, models.foreground, publish, self.work, self.log, clock),
             CallControl(tenant, publish, self.log),
             self.turns,
@@ -166,7 +160,7 @@ class CallSession:
         call.duration_s = round(self._clock() - self._started, 2)
         call.status = "ended"
         call.end_reason = reason
-        call.outcome = call_outcome(self.conversation.intents)
+        call.outcome = call_outcome(self.dialogue.intents)
         if isinstance(self.leaving, TransferRequested):
             call.outcome = "transferred"
             call.meta["transfer_target"] = self.leaving.target

@@ -39,7 +39,7 @@ class Speaker:
         self._clock = clock
         self._queue: asyncio.Queue[ReplyText | ReplyDone] = asyncio.Queue()
         self._running = False
-        self._spoken: set[int] = set()
+        self._spoken: set[int] = set()  # turns whose answer has started (fillers do not count)
 
     def handle(self, event: Event) -> None:
         if isinstance(event, ReplyText | ReplyDone):
@@ -61,7 +61,7 @@ class Speaker:
 
     async def _speak(self, item: ReplyText) -> None:
         # The caller is waiting for the first clause of a reply: the LLM waits for it instead.
-        hold = self._foreground.hold() if item.turn not in self._spoken else contextlib.nullcontext()
+        hold = self._foreground.hold() if item.turn not in self._spoken or item.filler else contextlib.nullcontext()
         try:
             with hold:
                 await self._synthesize(item)
@@ -72,6 +72,7 @@ class Speaker:
         async for pcm in self._tts.stream(item.text):
             audio = resample(pcm, self._tts.sample_rate, self._playout.rate)
             self._playout.write(audio)
-            first = item.turn not in self._spoken
-            self._spoken.add(item.turn)
-            self._publish(AudioOut(turn=item.turn, pcm=audio, first=first, wall=self._clock()))
+            first = not item.filler and item.turn not in self._spoken
+            if not item.filler:
+                self._spoken.add(item.turn)
+            self._publish(AudioOut(turn=item.turn, pcm=audio, first=first, wall=self._clock(), filler=item.filler))

@@ -33,6 +33,13 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class BargeIn:
+    """The caller started talking over the assistant: stop speaking, drop what is queued, listen."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechPaused:
     """The caller has been silent long enough that transcription may start, but not yet long enough to be sure
     the turn is over: the speech so far, to transcribe speculatively."""
@@ -181,6 +188,7 @@ Event = (
     CallStarted
     | AudioIn
     | SpeechStarted
+    | BargeIn
     | SpeechPaused
     | SpeechResumed
     | UtteranceEnded

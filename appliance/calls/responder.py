@@ -11,6 +11,7 @@ import structlog
 
 from appliance.calls.bus import Work
 from appliance.calls.events import (
+    BargeIn,
     CallerSaid,
     CallStarted,
     Event,
@@ -45,7 +46,9 @@ class Responder:
         self._order = asyncio.Lock()
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, CallStarted):
+        if isinstance(event, BargeIn):
+            self._dialogue.interrupt()
+        elif isinstance(event, CallStarted):
             greeting = self._dialogue.conversation.tenant.greeting()
             self._work.spawn(self._say(SayLine(greeting, "greeting")), "greet")
             self._work.spawn(self._dialogue.warm(), "warm")

@@ -78,14 +78,18 @@ class CallSession:
             models.vad,
             EndpointPolicy(
                 threshold=settings.vad_threshold,
-                silence_s=settings.endpoint_silence_ms / 1000,
+                silence_s=(tenant.assistant.endpoint_silence_ms or settings.endpoint_silence_ms) / 1000,
                 min_speech_s=settings.min_speech_ms / 1000,
                 speculate_s=settings.speculate_after_ms / 1000,
+                barge_in_threshold=settings.barge_in_threshold,
+                barge_in_min_s=settings.barge_in_min_ms / 1000,
+                echo_margin=settings.echo_margin,
             ),
             publish,
             self.log,
             clock,
             lag_s=self._to_model_rate.lag_s,
+            playback=self.playout if settings.barge_in else None,
         )
         self.dialogue = dialogue(self.log)
         self.turns = TurnTracker(publish)

@@ -8,6 +8,7 @@ from typing import Any
 
 from appliance.calls.events import (
     AudioOut,
+    BargeIn,
     CallerSaid,
     Event,
     FirstToken,
@@ -32,6 +33,7 @@ class _Open:
     filler_audio_wall: float | None = None
     done: ReplyDone | None = None
     tools: list[ToolCallRecord] = field(default_factory=list)
+    interrupted: bool = False
 
 
 def _ms(seconds: float) -> float:
@@ -45,6 +47,10 @@ class TurnTracker:
         self.turns: list[TurnRecord] = []
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, BargeIn):
+            for talked_over in self._open.values():
+                talked_over.interrupted = True
+            return
         if isinstance(event, ReplyStarted):
             self._open[event.turn] = _Open(caller=event.caller)
             return
@@ -91,6 +97,7 @@ class TurnTracker:
             caller=said.text if said else None,
             reply=done.text if done else "",
             intent=done.intent if done else None,
+            interrupted=turn.interrupted,
             latency_ms=latency,
             tool_calls=turn.tools,
             plan=done.plan if done else None,

@@ -109,6 +109,11 @@ class Conversation:
         self._history: list[ChatMessage] = []
         self._user: ChatMessage | None = None
         self._background: set[asyncio.Future[None]] = set()
+        self._interrupted = False
+
+    def interrupt(self) -> None:
+        """Stop the generation in progress (the caller talked over it)."""
+        self._interrupted = True
 
     async def warm(self) -> None:
         """Evaluate the tenant's opening now, so the first turn pays only for its own words."""
@@ -118,6 +123,7 @@ class Conversation:
         """Stream this turn's plan. Once its intent and slots are known, ``speak(intent)`` says whether the
         LLM's own reply will be spoken: if so it streams as clauses, if not generation stops there."""
         started = self._clock()
+        self._interrupted = False
         self._user = ChatMessage("user", self._user_message(text))
         reply_field = JsonStringField("reply")
         chunker = ClauseChunker()
@@ -127,6 +133,8 @@ class Conversation:
                 [*self._opening, *self._history, self._user], self._schema, self._max_tokens
             ):
                 raw += piece
+                if self._interrupted and head is not None:
+                    return
                 if head is None:
                     parsed = parse_head(raw)
                     if parsed is None:
@@ -151,6 +159,7 @@ class Conversation:
     async def answer(self, text: str, passages: list[dict[str, Any]]) -> AsyncIterator[FirstWord | Clause]:
         """Answer the caller's question from reference passages (a second, short generation)."""
         started = self._clock()
+        self._interrupted = False
         quoted = "\n".join(f'<passage source="{p.get("source", "")}">\n{p["text"]}\n</passage>' for p in passages)
         message = ChatMessage(
             "user",

@@ -43,6 +43,7 @@ class _Turn:
     outputs: asyncio.Queue[Output | None] = field(default_factory=asyncio.Queue)
     spoken: list[str] = field(default_factory=list)
     first: bool = False
+    interrupted: bool = False
 
 
 class Dialogue:
@@ -63,12 +64,20 @@ class Dialogue:
         self._log = log
         self._clock = clock
         self.intents: list[str] = []
+        self._current: _Turn | None = None
+
+    def interrupt(self) -> None:
+        """The caller talked over the reply: stop generating it; what follows is not said."""
+        if self._current is not None:
+            self._current.interrupted = True
+        self.conversation.interrupt()
 
     async def warm(self) -> None:
         await self.conversation.warm()
 
     async def respond(self, text: str) -> AsyncIterator[Output]:
         turn = _Turn(started=self._clock())
+        self._current = turn
         work = asyncio.create_task(self._turn(text, turn))
         try:
             while (item := await turn.outputs.get()) is not None:
@@ -108,7 +117,7 @@ class Dialogue:
         if outcome.use_llm_reply and not llm_reply:
             fallback = lines.GOODBYE.format(business=self.flow.tenant.name) if intent == "goodbye" else FALLBACK_REPLY
             self._say_line(turn, fallback)
-        if outcome.answer_from is not None:
+        if outcome.answer_from is not None and not turn.interrupted:
             async for item in self.conversation.answer(text, outcome.answer_from):
                 if isinstance(item, FirstWord):
                     self._first(turn, item.ms)
@@ -118,7 +127,7 @@ class Dialogue:
             self._say_line(turn, line)
         if not turn.spoken:
             self._say_line(turn, FALLBACK_REPLY)
-        reply = " ".join(turn.spoken)
+        reply = " ".join(turn.spoken) + (" —" if turn.interrupted else "")
         self.intents.append(outcome.intent)
         self.conversation.remember(text, outcome.intent, slots, reply)
         plan = {"intent": outcome.intent, "slots": slots, "decided_without_llm": fast is not None}
@@ -130,6 +139,8 @@ class Dialogue:
             turn.outputs.put_nowait(FirstWord(ms if ms is not None else (self._clock() - turn.started) * 1000))
 
     def _say(self, turn: _Turn, text: str, first_ms: float | None) -> None:
+        if turn.interrupted:
+            return
         self._first(turn, first_ms)
         turn.spoken.append(text)
         turn.outputs.put_nowait(Clause(text))

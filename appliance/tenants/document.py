@@ -40,6 +40,8 @@ class Assistant(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     skills: list[str] = msgspec.field(default_factory=lambda: list(SKILLS))
     # Words that send the caller to a person (offered, then transferred): "complaint", "manager", ...
     escalation_words: list[str] = msgspec.field(default_factory=list)
+    # Silence that ends a caller's turn, if this business's callers need more (or less) than the box's setting.
+    endpoint_silence_ms: int | None = None
 
 
 class Emergency(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -218,6 +220,9 @@ def _problems_of_parts(doc: TenantDocument) -> list[str]:
         for s in doc.assistant.skills
         if s not in SKILLS
     ]
+    silence = doc.assistant.endpoint_silence_ms
+    if silence is not None and not 200 <= silence <= 3000:
+        problems.append("assistant.endpoint_silence_ms must be 200 to 3000")
     booking = doc.booking
     if not 5 <= booking.slot_minutes <= 240:
         problems.append("booking.slot_minutes must be 5 to 240")

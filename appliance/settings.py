@@ -16,6 +16,7 @@ from typing import Any, Literal
 import msgspec
 
 from appliance.errors import SettingsError
+from appliance.notify.config import NotificationSettings
 from kb.settings import KbSettings, check_kb_settings
 from kb.ssrf import AddressPolicy
 from models.config import ModelSettings
@@ -32,12 +33,20 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     telephony_rate: Literal[8000, 16000] = 8000
     endpoint_silence_ms: int = 500
-    speculate_after_ms: int = 200
+    speculate_after_ms: int = 150
     vad_threshold: float = 0.5
+    barge_in: bool = True
+    barge_in_threshold: float = 0.8
+    barge_in_min_ms: int = 96
+    echo_margin: float = 0.35
     min_speech_ms: int = 120
     max_reply_tokens: int = 160
     history_turns: int = 8
-    reference_tokens: int = 120  # retrieved knowledge added to a caller's turn; each token costs prompt time
+
+
+class DialogueSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    tool_timeout_s: float = 5.0  # a tool that takes longer is abandoned and the caller hears a fallback
+    filler_after_ms: int = 700  # a tool slower than this gets a short "one moment" first
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -46,6 +55,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     models: ModelSettings = msgspec.field(default_factory=ModelSettings)
     calls: CallSettings = msgspec.field(default_factory=CallSettings)
+    dialogue: DialogueSettings = msgspec.field(default_factory=DialogueSettings)
+    notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
     kb: KbSettings = msgspec.field(default_factory=KbSettings)
 
     @property
@@ -156,7 +167,6 @@ def _check_ranges(settings: Settings) -> None:
         ),
         (0.05 <= settings.calls.vad_threshold <= 0.95, "calls.vad_threshold must be 0.05 to 0.95"),
         (settings.calls.max_reply_tokens >= 16, "calls.max_reply_tokens must be at least 16"),
-        (settings.calls.reference_tokens >= 0, "calls.reference_tokens must not be negative"),
         *((False, problem) for problem in check_kb_settings(settings.kb)),
     ]
     try:

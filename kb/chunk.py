@@ -1,7 +1,8 @@
 """Heading-aware chunks of about ``size`` tokens with overlap, each carrying its source and heading path.
 
-A chunk never mixes two documents. Inside a document it grows section by section while it is small (a grid of
-short service cards becomes one chunk, each card's heading kept in its text), and a long section is cut at
+A chunk never mixes two documents. Inside a document, short sections share a chunk (a grid of service cards
+becomes one chunk, each card's heading kept in its text) while sections of some length (a quarter of a chunk)
+start their own, so a passage is about one thing; a long section is cut at
 paragraph, then sentence, then word boundaries, the next piece starting with the last sentences of the one
 before.
 """
@@ -51,7 +52,9 @@ class Chunker:
             current = sum(u.tokens for _, units in groups for u in units)
             added = sum(u.tokens for u in pieces)
             changed = bool(groups) and groups[-1][0] != section.headings
-            if changed and current + added > self._size and current >= self._size // 4:
+            small = self._size // 4
+            # Only small sections share a chunk (a grid of cards); two topics of some length each get their own.
+            if changed and current >= small and (current + added > self._size or added >= small):
                 yield from self._close(document, groups)
                 groups = []
             groups.append((section.headings, pieces))

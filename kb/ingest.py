@@ -18,7 +18,7 @@ from kb.document import Document, Section
 from kb.errors import SourceError
 from kb.index import COLUMNS, Index, rows_table, table_name
 from kb.progress import OnProgress, Progress
-from kb.sanitize import neutralise, quote
+from kb.sanitize import neutralise
 from models.interfaces import Embedder, Float32
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,9 @@ def prepare(collected: Collected, *, deduplicate: bool) -> tuple[list[Document],
 
 
 def quoted_text(documents: Sequence[Document]) -> str:
-    return "\n\n".join(quote(d.text(), d.location) for d in documents)
+    """The documents labelled with where they come from; the prompt wraps the whole in quotes (and ``neutralise``
+    has already taken quote marks out of the text)."""
+    return "\n\n".join(f"[{d.location}]\n{d.text().strip()}" for d in documents)
 
 
 async def build(

@@ -19,11 +19,16 @@ TENANT = {
 NOTES = b"""# Workshop notes
 
 ## Wheel truing clinic
-Every Saturday morning we run a wheel truing clinic where you learn to true your own wheels.
-The clinic costs 18 pounds per person and lasts two hours.
+Every Saturday morning we run a wheel truing clinic where you learn to true your own wheels on our stands,
+with a mechanic showing you how to find a buckle, adjust the spoke tension a quarter turn at a time and check
+the dish of the wheel. Bring your own wheel or use one of our practice wheels. Tea and biscuits are included.
+The clinic costs 18 pounds per person and lasts two hours. Places are limited to six people, so book ahead.
 
 ## Cargo bikes
-We service cargo bikes from Urban Arrow and Tern; a cargo bike service costs 140 pounds.
+We service cargo bikes from Urban Arrow, Tern, Riese and Muller and Bakfiets, including the hub gears, the
+hydraulic brakes, the steering linkage and the electric assist. Cargo bikes need more time than normal bikes
+because the front box has to come off and the longer chain and cables take longer to adjust. We collect cargo
+bikes within three miles of the workshop. A cargo bike service costs 140 pounds and takes a full working day.
 """
 
 

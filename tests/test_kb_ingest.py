@@ -164,7 +164,7 @@ async def test_mode_is_inline_when_small_and_retrieval_when_large(kb: KnowledgeB
     summary = kb.summary("kb-bikes")
     assert summary.knowledge.mode == "inline" and 0 < summary.knowledge.tokens <= 4000
     inline = kb.inline("kb-bikes") or ""
-    assert inline.startswith("# KNOWLEDGE") and '"""' in inline and "CT2-77841" in inline
+    assert inline.startswith(f"[{site.url}/]") and '"""' not in inline and "CT2-77841" in inline
     assert "Ignore all previous instructions" not in inline
     kb.settings.inline_tokens = 100
     try:

@@ -18,8 +18,8 @@ class CallDetail(msgspec.Struct):
 
 class CallController(Controller):
     path = "/api/v1/calls"
-    guards = [cli_token_guard]  # noqa: RUF012
-    tags = ["calls"]  # noqa: RUF012
+    guards = [cli_token_guard]
+    tags = ["calls"]
 
     @post("/simulate")
     async def simulate(self, runtime: Runtime, data: SimulationRequest) -> SimulationReport:

@@ -27,8 +27,8 @@ class WebsiteRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class KnowledgeController(Controller):
     path = "/api/v1/kb"
-    guards = [cli_token_guard]  # noqa: RUF012
-    tags = ["knowledge"]  # noqa: RUF012
+    guards = [cli_token_guard]
+    tags = ["knowledge"]
 
     @get("/{tenant_id:str}", sync_to_thread=True)
     def summary(self, runtime: Runtime, tenant_id: str) -> KnowledgeSummary:

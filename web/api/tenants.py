@@ -20,8 +20,8 @@ class Saved(msgspec.Struct):
 
 class TenantController(Controller):
     path = "/api/v1/tenants"
-    guards = [cli_token_guard]  # noqa: RUF012
-    tags = ["tenants"]  # noqa: RUF012
+    guards = [cli_token_guard]
+    tags = ["tenants"]
 
     @get("/", sync_to_thread=True)
     def list_tenants(self, runtime: Runtime) -> list[TenantSummary]:

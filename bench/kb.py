@@ -180,9 +180,10 @@ async def main() -> None:
     print(f"site: {info.pages} pages, {info.chunks} chunks in {site_s:.1f} s", flush=True)
     scores = await quality(kb, kb._index, _table(kb))
 
-    # Ingest throughput on a larger document: paragraphs drawn from the site's vocabulary.
+    # Ingest throughput on a larger document: text drawn from the site's vocabulary.
     rng = np.random.default_rng(3)
-    paragraphs = [" ".join(synthetic(1, rng)[0]["text"][0].split()[:60]) + "." for _ in range(600)]
+    # 200 sections of about 240 LLM tokens: each one a full-size chunk.
+    paragraphs = [" ".join(synthetic(1, rng)[0]["text"][0].split()[:150]) + "." for _ in range(200)]
     document = "\n\n".join(f"## Topic {i}\n{p}" for i, p in enumerate(paragraphs)).encode()
     started = time.perf_counter()
     big = await kb.add_file("bench-vet", "synthetic.md", document)

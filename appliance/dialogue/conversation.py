@@ -110,6 +110,7 @@ class Conversation:
         self._user: ChatMessage | None = None
         self._background: set[asyncio.Future[None]] = set()
         self._interrupted = False
+        self.last_plan_parsed = True  # whether the last turn's plan came out whole (the grammar ensures it)
 
     def interrupt(self) -> None:
         """Stop the generation in progress (the caller talked over it)."""
@@ -153,6 +154,7 @@ class Conversation:
             self._log.error("the LLM failed; the flow goes on without its plan", error=str(exc))
         for clause in chunker.flush():
             yield Clause(self._guard.check(clause))
+        self.last_plan_parsed = head is not None
         if head is None:
             yield Head(*self._salvage(raw))
 

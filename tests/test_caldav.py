@@ -92,7 +92,11 @@ async def test_the_staffs_own_events_count_as_busy(radicale: str) -> None:
         "id": "salon", "name": "Salon", "timezone": "Europe/London",
         "hours": {"wed": "09:00-17:00"},
         "services": [{"name": "Men's cut", "duration_minutes": 30}],
-        "booking": {"calendar": "caldav", "caldav": {"url": radicale, "username": "studio", "password": "letmein", "calendar": "staff-added"}, "lead_minutes": 0},
+        "booking": {
+            "calendar": "caldav",
+            "caldav": {"url": radicale, "username": "studio", "password": "letmein", "calendar": "staff-added"},
+            "lead_minutes": 0,
+        },
         "notifications": {"confirm_bookings_by_sms": False},
     })  # fmt: skip
     context = ToolContext(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from appliance.calls.live import LiveCalls
 from appliance.calls.records import CallRecord
 from appliance.calls.session import CallSession, Models
 from appliance.dialogue.conversation import opening
 from appliance.dialogue.knowledge import Knowledge
+from appliance.security.secrets import SecretBox, SecretStore
 from appliance.settings import Settings
 from appliance.store.calls import CallRepository
 from appliance.store.database import Store, new_id, utcnow
@@ -26,6 +28,9 @@ class Runtime:
         self.tenants = TenantRepository(store)
         self.calls = CallRepository(store)
         self.knowledge: Knowledge | None = None  # set when the knowledge base is available
+        self.secret_box = SecretBox.from_file(settings.key_path)
+        self.secrets = SecretStore(store, self.secret_box)
+        self.live = LiveCalls()  # calls in progress, for the live view and staff actions
         self.started_at: datetime = utcnow()
 
     @classmethod
@@ -56,7 +61,7 @@ class Runtime:
             callee=callee,
             started_at=utcnow(),
         )
-        return CallSession(
+        session = CallSession(
             call=call,
             tenant=tenant,
             models=self.call_models(),
@@ -64,6 +69,8 @@ class Runtime:
             rate=rate,
             calls=self.calls,
         )
+        self.live.add(session)
+        return session
 
     async def warm_tenant(self, tenant_id: str) -> None:
         """Evaluate a tenant's system prompt ahead of its first call."""

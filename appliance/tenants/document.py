@@ -9,7 +9,7 @@ import re
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -17,6 +17,9 @@ import msgspec
 from appliance.errors import InputError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# What the assistant may do for a business; each can be switched off (``assistant.skills_off``).
+SKILLS = ("booking", "leads", "emergency", "transfer", "messages", "knowledge")
+AFTER_HOURS = ("answer", "take_message", "transfer")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
@@ -33,6 +36,13 @@ class Assistant(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     greeting: str = ""
     personality: str = "warm, brief and practical"
     voice: str = ""
+    skills_off: list[str] = msgspec.field(default_factory=list)
+    escalation_words: list[str] = msgspec.field(default_factory=list)  # hand the call to a person when heard
+    emergencies: list[str] = msgspec.field(default_factory=list)  # what counts as an emergency for this business
+    safety_line: str = ""  # said when an emergency is recognised (e.g. "If you smell gas, leave the house ...")
+    # Outside business hours: answer as usual, only take a message, or transfer to the transfer number.
+    after_hours: Literal["answer", "take_message", "transfer"] = "answer"
+    after_hours_message: str = ""
 
 
 class Transfer(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -138,6 +148,11 @@ def _problems(doc: TenantDocument) -> list[str]:
             problems.append(f"numbers: '{number}' is not a phone number (digits, optionally starting with +)")
     if len({normalise_number(n) for n in doc.numbers}) != len(doc.numbers):
         problems.append("numbers: a number is listed twice")
+    for skill in doc.assistant.skills_off:
+        if skill not in SKILLS:
+            problems.append(f"assistant.skills_off: '{skill}' is not a skill; use {', '.join(SKILLS)}")
+    if doc.assistant.after_hours == "transfer" and not doc.transfer.number:
+        problems.append("assistant.after_hours is 'transfer' but transfer.number is empty")
     if doc.transfer.dtmf_digit not in tuple("0123456789*#"):
         problems.append("transfer.dtmf_digit must be one key: 0-9, * or #")
     for i, service in enumerate(doc.services):

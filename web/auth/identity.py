@@ -80,7 +80,10 @@ def resolve(web: WebContext, connection: ASGIConnection[Any, Any, Any, Any]) -> 
 
 class IdentityMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
-    exclude_path_pattern = ("^/static/", "^/healthz$")
+
+    @staticmethod
+    def should_bypass_for_scope(scope: Scope) -> bool:  # type: ignore[override]
+        return scope["path"].startswith("/static/") or scope["path"] == "/healthz"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         web: WebContext = scope["litestar_app"].state.web

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aioice.ice
 import numpy as np
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, AudioResampler
 
@@ -32,6 +32,7 @@ log = logging.getLogger("appliance.webrtc")
 RATE = 16000
 _FRAME = frame_samples(RATE)
 _CONNECT_TIMEOUT_S = 20.0
+_DRAIN_LIMIT_S = 8.0  # a reply still being spoken when the call is handed over or ended is cut off after this
 
 
 def restrict_ice_addresses(addresses: Sequence[str]) -> None:
@@ -83,7 +84,9 @@ class BrowserCall:
         self.recording = Recording(RATE)
         self._recordings = recordings
         self._on_closed = on_closed
-        self._pc = RTCPeerConnection()
+        # No STUN or TURN server: the browser is on the box's own network. (aiortc's default would ask a public
+        # STUN server, which an appliance must not reach out to, and which delays the answer when unreachable.)
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._origin = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
         self._finished = asyncio.Event()
@@ -140,7 +143,8 @@ class BrowserCall:
                 pending = np.concatenate([pending, out.to_ndarray().reshape(-1).astype(np.int16)])
             while pending.size >= _FRAME:
                 chunk, pending = pending[:_FRAME], pending[_FRAME:]
-                self.session.feed(chunk)
+                if self.session.leaving is None:  # once handed over or ending, the caller is not listened to
+                    self.session.feed(chunk)
                 self.recording.caller(chunk, position)
                 position += _FRAME
         await self.finish("the caller hung up")
@@ -149,6 +153,7 @@ class BrowserCall:
         """Ends the call when the media never connects, and once a handover or goodbye has been played."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _CONNECT_TIMEOUT_S
+        leaving_by: float | None = None
         while not self._finished.is_set():
             if self._pc.connectionState != "connected" and loop.time() > deadline:
                 await self.finish("the browser's media never connected")
@@ -156,7 +161,10 @@ class BrowserCall:
             if self._pc.connectionState == "connected":
                 deadline = float("inf")
             leaving = self.session.leaving
-            if leaving is not None and self.session.playout.buffered_seconds == 0 and not self.session.busy:
+            if leaving is not None and leaving_by is None:
+                leaving_by = loop.time() + _DRAIN_LIMIT_S
+            drained = self.session.playout.buffered_seconds == 0 and not self.session.busy
+            if leaving is not None and leaving_by is not None and (drained or loop.time() > leaving_by):
                 if isinstance(leaving, TransferRequested):
                     self.session.log.info("a browser call cannot be transferred; ending it", target=leaving.target)
                 await self.finish(leaving.reason)

@@ -93,7 +93,7 @@ def waterfall(segments: Sequence[Segment], total: Segment, *, width: int = 560) 
     more than the total."""
     known = [s for s in segments if s.ms is not None]
     span = max(sum(s.ms or 0 for s in known), total.ms or 0, 1.0)
-    label_w, row = 120, 20
+    label_w, row = 120, 22
     plot_w = width - label_w - 70
     rows = [*segments, total]
     height = row * len(rows) + 4

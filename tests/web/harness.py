@@ -49,9 +49,7 @@ class Served:
 def serve(runtime: Runtime, cli_token: str = "test-cli-token") -> Iterator[Served]:
     port = free_port()
     app = create_app(runtime, cli_token, load_models=False)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, name="web-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -66,9 +64,9 @@ def serve(runtime: Runtime, cli_token: str = "test-cli-token") -> Iterator[Serve
         thread.join(timeout=30)
 
 
-def shot(page: Any, name: str) -> Path:
+async def shot(page: Any, name: str) -> Path:
     """A full-page screenshot kept as a test artefact (test-artifacts/screenshots/NAME.png)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    await page.screenshot(path=str(path), full_page=True)
     return path

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import msgspec
 from litestar import Controller, post
 
@@ -10,6 +13,13 @@ from sip.webrtc import RATE
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.scope import TenantScope
+
+log = logging.getLogger("appliance.web.webrtc")
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("could not evaluate the prompt for a browser call: %s", task.exception())
 
 
 class Offer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -37,7 +47,9 @@ class WebRtcController(Controller):
         ICE candidates. Follow the call on the live feed (``/live/feed``) by its ``call_id``."""
         runtime = view.web.runtime
         await runtime.models.load(("vad", "stt", "llm", "tts"))
-        await runtime.warm_tenant(view.tenant_id)
+        # The greeting needs no language model: answer now, and evaluate the prompt while the greeting plays.
+        warming = asyncio.create_task(runtime.warm_tenant(view.tenant_id))
+        warming.add_done_callback(_log_failure)
         session = runtime.new_call(
             view.tenant_id, channel="webrtc", caller=view.principal.actor, callee="browser test call", rate=RATE
         )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get
 from litestar.response import Template
 
+from appliance.errors import InputError
 from web.api.dashboard import dashboard_for
 from web.auth.policy import Permission
 from web.charts import Segment, bar_chart, hbar_chart, waterfall
@@ -26,17 +27,29 @@ def _is_fragment(request: Request[Any, Any, Any]) -> bool:
 
 @get(f"{T}/dashboard", permission=Permission.DASHBOARD_READ, sync_to_thread=True, **PAGE)
 def dashboard_page(
-    request: Request[Any, Any, Any], view: TenantScope, start: date | None = None, end: date | None = None
+    request: Request[Any, Any, Any], view: TenantScope, start: str | None = None, end: str | None = None
 ) -> Template:
-    d = dashboard_for(view, start, end)
+    d = dashboard_for(view, _day(start), _day(end))
     per_day = [(day.day.strftime("%d %b"), day.calls) for day in d.per_day]
     charts = {
-        "per_day": bar_chart(per_day, title="Calls per day", label_every=max(1, len(per_day) // 10)),
+        "per_day": bar_chart(
+            per_day, title="Calls per day", width=1000, height=220, label_every=max(1, len(per_day) // 10)
+        ),
         "hours": bar_chart([(f"{h.hour:02d}", h.calls) for h in d.busiest_hours], title="Busiest hours", label_every=3),
         "outcomes": hbar_chart([(o.outcome, o.calls) for o in d.outcomes], title="Outcomes"),
     }
     template = "_dashboard.html" if _is_fragment(request) else "dashboard.html"
     return render(request, template, view, active="dashboard", d=d, charts=charts)
+
+
+def _day(text: str | None) -> date | None:
+    """A date from a form field; an empty field is no date."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _local_start(day: date | None, timezone: str) -> datetime | None:
@@ -51,14 +64,15 @@ def calls_page(
     view: TenantScope,
     q: str | None = None,
     outcome: str | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: str | None = None,
+    end: str | None = None,
     before: str | None = None,
 ) -> Template:
     tz = view.tenant.timezone
-    until = None if end is None else _local_start(date.fromordinal(end.toordinal() + 1), tz)
+    first, last = _day(start), _day(end)
+    until = None if last is None else _local_start(last + timedelta(days=1), tz)
     page = view.calls.list(
-        CallFilter(since=_local_start(start, tz), until=until, outcome=outcome or None, q=q, before=before)
+        CallFilter(since=_local_start(first, tz), until=until, outcome=outcome or None, q=q, before=before)
     )
     filters = {"q": q or "", "outcome": outcome or "", "start": start or "", "end": end or ""}
     template = "_calls_table.html" if _is_fragment(request) else "calls.html"

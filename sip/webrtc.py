@@ -40,7 +40,7 @@ def restrict_ice_addresses(addresses: Sequence[str]) -> None:
     lookup is replaced, process-wide: the setting applies to every browser call of this process."""
     if addresses:
         chosen = list(addresses)
-        aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)  # type: ignore[assignment]
+        aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
 
 
 class _PlayoutTrack(MediaStreamTrack):
@@ -203,13 +203,16 @@ class BrowserCalls:
         restrict_ice_addresses(ice_addresses)
 
     async def answer(self, session: CallSession, sdp: str, kind: str) -> tuple[str, RTCSessionDescription]:
-        call = BrowserCall(session, self._recordings, lambda c: self._calls.pop(c.call_id, None))
+        call = BrowserCall(session, self._recordings, self._forget)
         self._calls[call.call_id] = call
         try:
             return call.call_id, await call.answer(sdp, kind)
         except BaseException:
             await call.finish("the call could not be set up")
             raise
+
+    def _forget(self, call: BrowserCall) -> None:
+        self._calls.pop(call.call_id, None)
 
     def get(self, call_id: str) -> BrowserCall | None:
         return self._calls.get(call_id)

@@ -12,6 +12,7 @@ from appliance.calls.records import CallRecord, Latency, ToolCallRecord, TurnRec
 from appliance.runtime import Runtime
 from appliance.store.database import new_id, utcnow
 from appliance.tenants.document import parse_tenant
+from web.auth.policy import Role
 from web.store.accounts import Accounts
 
 PASSWORD = "staff password 123"
@@ -135,12 +136,13 @@ def seed(runtime: Runtime) -> Seeded:
     for doc in (DENTAL, BAKERY):
         runtime.tenants.save(parse_tenant(doc), replace=True, actor="test")
     accounts = Accounts(runtime.store)
-    for email, tenant, role in (
+    staff: tuple[tuple[str, str, Role], ...] = (
         (s.owner, "harbour-dental", "owner"),
         (s.supervisor, "harbour-dental", "supervisor"),
         (s.agent, "harbour-dental", "agent"),
         (s.other_owner, "kowloon-bakery", "owner"),
-    ):
+    )
+    for email, tenant, role in staff:
         user = accounts.create(email=email, name=email.split("@")[0].title(), password=PASSWORD, phone="+19025550177")
         accounts.grant(user, tenant, role)
     now = utcnow().replace(microsecond=0)

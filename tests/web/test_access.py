@@ -102,19 +102,15 @@ async def test_api_tokens_are_per_business_and_role(browser: Browser, seeded: tu
     assert token not in str(served.runtime.store.rows("SELECT * FROM api_tokens"))
 
     bearer = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=served.url, headers=bearer) as client:
-        calls = client.get(f"/api/v1/tenants/{DENTAL}/calls").json()["calls"]
+    async with httpx.AsyncClient(base_url=served.url, headers=bearer) as client:
+        calls = (await client.get(f"/api/v1/tenants/{DENTAL}/calls")).json()["calls"]
         assert [c["id"] for c in calls] == data.calls[DENTAL]
-        assert client.get(f"/api/v1/tenants/{BAKERY}/calls").status_code == 403
-        assert client.get(f"/api/v1/tenants/{DENTAL}/audit").status_code == 403  # an agent token
+        assert (await client.get(f"/api/v1/tenants/{BAKERY}/calls")).status_code == 403
+        assert (await client.get(f"/api/v1/tenants/{DENTAL}/audit")).status_code == 403  # an agent token
         # A bearer token needs no CSRF header, and an agent's may not write.
-        assert client.post(f"/api/v1/tenants/{DENTAL}/leads/{data.lead}/contacted").status_code == 403
-    assert (
-        httpx.get(
-            f"{served.url}/api/v1/tenants/{DENTAL}/calls", headers={"Authorization": "Bearer apl_nope"}
-        ).status_code
-        == 401
-    )
+        assert (await client.post(f"/api/v1/tenants/{DENTAL}/leads/{data.lead}/contacted")).status_code == 403
+    async with httpx.AsyncClient(base_url=served.url, headers={"Authorization": "Bearer apl_nope"}) as client:
+        assert (await client.get(f"/api/v1/tenants/{DENTAL}/calls")).status_code == 401
 
 
 async def test_cookie_requests_need_the_csrf_token(browser: Browser, seeded: tuple[Served, Seeded]) -> None:
@@ -129,6 +125,8 @@ async def test_cookie_requests_need_the_csrf_token(browser: Browser, seeded: tup
 
 async def test_the_cli_token_still_works_everywhere(seeded: tuple[Served, Seeded]) -> None:
     served, _ = seeded
-    with httpx.Client(base_url=served.url, headers={"Authorization": f"Bearer {served.cli_token}"}) as client:
-        assert {t["id"] for t in client.get("/api/v1/tenants").json()} == {DENTAL, BAKERY}
-        assert client.get(f"/api/v1/tenants/{BAKERY}/calls").status_code == 200
+    async with httpx.AsyncClient(
+        base_url=served.url, headers={"Authorization": f"Bearer {served.cli_token}"}
+    ) as client:
+        assert {t["id"] for t in (await client.get("/api/v1/tenants")).json()} == {DENTAL, BAKERY}
+        assert (await client.get(f"/api/v1/tenants/{BAKERY}/calls")).status_code == 200

@@ -175,3 +175,15 @@ async def test_settings_notifications_webhooks_retention_users(browser: Browser,
         await expect(log).to_contain_text(action)
     await shot(page, "audit-log")
     await page.context.close()
+
+
+async def test_the_calls_api_pages_back(browser: Browser, seeded: tuple[Served, Seeded]) -> None:
+    served, data = seeded
+    page = await sign_in(browser, served, data.agent)
+    base = f"{served.url}/api/v1/tenants/{DENTAL}/calls"
+    first = await (await page.request.get(f"{base}?limit=1")).json()
+    assert [c["id"] for c in first["calls"]] == data.calls[DENTAL][:1]
+    second = await (await page.request.get(f"{base}?limit=1&before={first['next_before']}")).json()
+    assert [c["id"] for c in second["calls"]] == data.calls[DENTAL][1:2] and second["next_before"] is None
+    assert (await page.request.get(f"{base}?before=call_unknown")).status == 400
+    await page.context.close()

@@ -49,7 +49,7 @@ class CallController(Controller):
     ) -> CallPage:
         """The business's calls, newest first. ``since``/``until`` are UTC; ``q`` searches the caller's number
         and the transcript; ``before`` (a call id from ``next_before``) pages back."""
-        return view.calls.list(
+        return view.calls.search(
             CallFilter(since=since, until=until, outcome=outcome, status=status, q=q, before=before, limit=limit)
         )
 

@@ -8,7 +8,7 @@ import logging
 import msgspec
 from litestar import Controller, post
 
-from appliance.errors import NotFoundError
+from appliance.errors import InputError, NotFoundError
 from sip.webrtc import RATE
 from web.api.paths import TENANT
 from web.auth.policy import Permission
@@ -45,6 +45,8 @@ class WebRtcController(Controller):
     async def offer(self, view: TenantScope, data: Offer) -> Answer:
         """Call the business's assistant from this browser: the answer to an SDP offer that already holds its
         ICE candidates. Follow the call on the live feed (``/live/feed``) by its ``call_id``."""
+        if data.type != "offer" or "m=audio" not in data.sdp:
+            raise InputError("send an SDP offer with an audio section")
         runtime = view.web.runtime
         await runtime.models.load(("vad", "stt", "llm", "tts"))
         # The greeting needs no language model: answer now, and evaluate the prompt while the greeting plays.

@@ -25,7 +25,7 @@ from web.auth.policy import Principal
 from web.store.tokens import PREFIX as TOKEN_PREFIX
 
 if TYPE_CHECKING:
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+    from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
     from web.context import WebContext
 
@@ -82,7 +82,7 @@ class IdentityMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
     @staticmethod
-    def should_bypass_for_scope(scope: Scope) -> bool:  # type: ignore[override]
+    def should_bypass_for_scope(scope: Scope) -> bool:
         return scope["path"].startswith("/static/") or scope["path"] == "/healthz"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
@@ -121,10 +121,10 @@ async def _check_csrf(
     if submitted is None and content_type.startswith("application/x-www-form-urlencoded"):
         body, replay = await _read_body(receive)
         fields = parse_qs(body.decode("latin-1"), keep_blank_values=True)
-        submitted = (fields.get(CSRF_FIELD) or [None])[0]
+        submitted = next(iter(fields.get(CSRF_FIELD, [])), None)
     if not expected or not submitted or not hmac.compare_digest(submitted.encode(), expected.encode()):
         log.warning(
-            "refused a form without a valid CSRF token: %s %s", connection.scope["method"], connection.scope["path"]
+            "refused a form without a valid CSRF token: %s %s", connection.scope.get("method"), connection.scope["path"]
         )
         raise PermissionDeniedException("this form has expired or did not come from this site; reload the page")
     return replay
@@ -133,7 +133,7 @@ async def _check_csrf(
 async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
     chunks: list[bytes] = []
     size = 0
-    messages: list[Message] = []
+    messages: list[ReceiveMessage] = []
     while True:
         message = await receive()
         messages.append(message)
@@ -148,7 +148,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
             break
     pending = list(messages)
 
-    async def replay() -> Message:
+    async def replay() -> ReceiveMessage:
         if pending:
             return pending.pop(0)
         return await receive()

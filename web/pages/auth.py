@@ -33,7 +33,6 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 _setup_lock = threading.Lock()
 _DEFAULT_HOURS = {"mon": "09:00-17:00", "tue": "09:00-17:00", "wed": "09:00-17:00", "thu": "09:00-17:00",
                   "fri": "09:00-17:00", "sat": "closed", "sun": "closed"}  # fmt: skip
-PAGE = {"include_in_schema": False}
 
 
 def _address(request: Request[Any, Any, Any]) -> str:
@@ -68,7 +67,7 @@ def _sign_in(request: Request[Any, Any, Any], web: WebContext, user_id: str, tar
     return redirect
 
 
-@get("/", permission="public", sync_to_thread=True, **PAGE)
+@get("/", permission="public", sync_to_thread=True, include_in_schema=False)
 def front_door(request: Request[Any, Any, Any], web: WebContext) -> Redirect:
     principal = principal_of(request)
     if principal is None:
@@ -81,14 +80,14 @@ def front_door(request: Request[Any, Any, Any], web: WebContext) -> Redirect:
 
 # GET handlers that share their path with a POST are async: Litestar wraps a sync_to_thread handler once per
 # handler on the path, and a doubly wrapped one returns a coroutine instead of a response.
-@get("/login", permission="public", **PAGE)
+@get("/login", permission="public", include_in_schema=False)
 async def login_page(request: Request[Any, Any, Any], web: WebContext, next: str = "/") -> Response[Any]:
     if await asyncio.to_thread(web.accounts.count) == 0:
         return Redirect("/setup")
     return _anonymous_form(request, "login.html", next=_safe_next(next))
 
 
-@post("/login", permission="public", **PAGE)
+@post("/login", permission="public", include_in_schema=False)
 async def login(request: Request[Any, Any, Any], web: WebContext, data: Form) -> Response[Any]:
     email = data.get("email", "").strip().lower()[:320]
     target = _safe_next(data.get("next"))
@@ -111,7 +110,7 @@ async def login(request: Request[Any, Any, Any], web: WebContext, data: Form) ->
     return await asyncio.to_thread(_sign_in, request, web, account.id, target)
 
 
-@post("/logout", permission="signed_in", sync_to_thread=True, **PAGE)
+@post("/logout", permission="signed_in", sync_to_thread=True, include_in_schema=False)
 def logout(request: Request[Any, Any, Any], web: WebContext, principal: Principal) -> Redirect:
     if principal.session:
         web.sessions.end(principal.session)
@@ -125,7 +124,7 @@ def _wizard_context() -> dict[str, Any]:
     return {"days": DAYS, "voices": voices, "form": {"hours": dict(_DEFAULT_HOURS)}}
 
 
-@get("/setup", permission="public", **PAGE)
+@get("/setup", permission="public", include_in_schema=False)
 async def setup_page(request: Request[Any, Any, Any], web: WebContext) -> Response[Any]:
     if await asyncio.to_thread(web.accounts.count) > 0:
         return Redirect("/login")
@@ -171,7 +170,7 @@ def _business_document(data: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@post("/setup", permission="public", **PAGE)
+@post("/setup", permission="public", include_in_schema=False)
 async def setup(request: Request[Any, Any, Any], web: WebContext, data: Form) -> Response[Any]:
     try:
         if data.get("password", "") != data.get("password2", ""):
@@ -210,6 +209,6 @@ def _create_first_owner(web: WebContext, data: dict[str, str], doc: Any) -> str:
         return user_id
 
 
-@get("/businesses", permission="signed_in", sync_to_thread=True, **PAGE)
+@get("/businesses", permission="signed_in", sync_to_thread=True, include_in_schema=False)
 def businesses(request: Request[Any, Any, Any], web: WebContext, principal: Principal) -> Template:
     return render(request, "businesses.html", tenants=visible_tenants(web.runtime, principal), **_wizard_context())

@@ -18,14 +18,13 @@ from web.queries.calls import CallFilter
 from web.scope import TenantScope
 
 T = "/t/{tenant_id:str}"
-PAGE = {"include_in_schema": False}
 
 
 def _is_fragment(request: Request[Any, Any, Any]) -> bool:
     return bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
 
 
-@get(f"{T}/dashboard", permission=Permission.DASHBOARD_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/dashboard", permission=Permission.DASHBOARD_READ, sync_to_thread=True, include_in_schema=False)
 def dashboard_page(
     request: Request[Any, Any, Any], view: TenantScope, start: str | None = None, end: str | None = None
 ) -> Template:
@@ -58,7 +57,7 @@ def _local_start(day: date | None, timezone: str) -> datetime | None:
     return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
-@get(f"{T}/calls", permission=Permission.CALLS_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/calls", permission=Permission.CALLS_READ, sync_to_thread=True, include_in_schema=False)
 def calls_page(
     request: Request[Any, Any, Any],
     view: TenantScope,
@@ -71,7 +70,7 @@ def calls_page(
     tz = view.tenant.timezone
     first, last = _day(start), _day(end)
     until = None if last is None else _local_start(last + timedelta(days=1), tz)
-    page = view.calls.list(
+    page = view.calls.search(
         CallFilter(since=_local_start(first, tz), until=until, outcome=outcome or None, q=q, before=before)
     )
     filters = {"q": q or "", "outcome": outcome or "", "start": start or "", "end": end or ""}
@@ -79,7 +78,7 @@ def calls_page(
     return render(request, template, view, active="calls", page=page, filters=filters, outcomes=view.calls.outcomes())
 
 
-@get(f"{T}/calls/{{call_id:str}}", permission=Permission.CALLS_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/calls/{{call_id:str}}", permission=Permission.CALLS_READ, sync_to_thread=True, include_in_schema=False)
 def call_page(request: Request[Any, Any, Any], view: TenantScope, call_id: str) -> Template:
     detail = view.calls.get(call_id)
     waterfalls = {}
@@ -99,12 +98,12 @@ def call_page(request: Request[Any, Any, Any], view: TenantScope, call_id: str) 
     return render(request, "call.html", view, active="calls", detail=detail, waterfalls=waterfalls)
 
 
-@get(f"{T}/live", permission=Permission.CALLS_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/live", permission=Permission.CALLS_READ, sync_to_thread=True, include_in_schema=False)
 def live_page(request: Request[Any, Any, Any], view: TenantScope) -> Template:
     return render(request, "live.html", view, active="live", can_control=view.may(Permission.CALLS_CONTROL))
 
 
-@get(f"{T}/bookings", permission=Permission.BOOKINGS_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/bookings", permission=Permission.BOOKINGS_READ, sync_to_thread=True, include_in_schema=False)
 def bookings_page(request: Request[Any, Any, Any], view: TenantScope, status: str | None = None) -> Template:
     return render(
         request,
@@ -117,7 +116,7 @@ def bookings_page(request: Request[Any, Any, Any], view: TenantScope, status: st
     )
 
 
-@get(f"{T}/leads", permission=Permission.LEADS_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/leads", permission=Permission.LEADS_READ, sync_to_thread=True, include_in_schema=False)
 def leads_page(request: Request[Any, Any, Any], view: TenantScope, status: str | None = None) -> Template:
     return render(
         request,
@@ -130,7 +129,7 @@ def leads_page(request: Request[Any, Any, Any], view: TenantScope, status: str |
     )
 
 
-@get(f"{T}/audit", permission=Permission.AUDIT_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/audit", permission=Permission.AUDIT_READ, sync_to_thread=True, include_in_schema=False)
 def audit_page(request: Request[Any, Any, Any], view: TenantScope, before: str | None = None) -> Template:
     entries = view.audit_log(before, 100)
     return render(request, "audit.html", view, active="audit", entries=entries)

@@ -16,7 +16,6 @@ from web.scope import TenantScope
 from web.store.business import EVENTS
 
 T = "/t/{tenant_id:str}"
-PAGE = {"include_in_schema": False}
 
 SKILL_LABELS = {
     "booking": "Book appointments",
@@ -28,12 +27,12 @@ SKILL_LABELS = {
 }
 
 
-@get(f"{T}/welcome", permission=Permission.TENANT_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/welcome", permission=Permission.TENANT_READ, sync_to_thread=True, include_in_schema=False)
 def welcome_page(request: Request[Any, Any, Any], view: TenantScope) -> Template:
     return render(request, "welcome.html", view, active="")
 
 
-@get(f"{T}/assistant", permission=Permission.ASSISTANT_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/assistant", permission=Permission.ASSISTANT_READ, sync_to_thread=True, include_in_schema=False)
 def assistant_page(request: Request[Any, Any, Any], view: TenantScope) -> Template:
     return render(
         request,
@@ -50,12 +49,12 @@ def assistant_page(request: Request[Any, Any, Any], view: TenantScope) -> Templa
     )
 
 
-@get(f"{T}/test-call", permission=Permission.CALLS_TEST, sync_to_thread=True, **PAGE)
+@get(f"{T}/test-call", permission=Permission.CALLS_TEST, sync_to_thread=True, include_in_schema=False)
 def test_call_page(request: Request[Any, Any, Any], view: TenantScope) -> Template:
     return render(request, "test_call.html", view, active="test-call")
 
 
-@get(f"{T}/knowledge", permission=Permission.KNOWLEDGE_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/knowledge", permission=Permission.KNOWLEDGE_READ, sync_to_thread=True, include_in_schema=False)
 def knowledge_page(request: Request[Any, Any, Any], view: TenantScope) -> Template:
     return render(
         request,
@@ -67,7 +66,7 @@ def knowledge_page(request: Request[Any, Any, Any], view: TenantScope) -> Templa
     )
 
 
-@get(f"{T}/settings", permission=Permission.SETTINGS_READ, sync_to_thread=True, **PAGE)
+@get(f"{T}/settings", permission=Permission.SETTINGS_READ, sync_to_thread=True, include_in_schema=False)
 def settings_page(request: Request[Any, Any, Any], view: TenantScope) -> Template:
     web = view.web
     return render(

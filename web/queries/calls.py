@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,13 @@ class CallDetail(msgspec.Struct, kw_only=True):
     has_recording: bool
 
 
+def _utc(moment: datetime) -> datetime:
+    """Stored times are naive UTC; a time with an offset is converted to it."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def _row(r: dict[str, Any]) -> CallRow:
     meta = msgspec.json.decode(r.pop("meta")) if r.get("meta") else {}
     tags = meta.get("tags") or []
@@ -69,17 +76,17 @@ class TenantCalls:
         self._tenant = tenant_id
         self._recordings = recordings
 
-    def list(self, f: CallFilter) -> CallPage:
+    def search(self, f: CallFilter) -> CallPage:
         if not 1 <= f.limit <= 500:
             raise InputError("limit must be 1 to 500")
         where = ["c.tenant_id = ?"]
         params: list[Any] = [self._tenant]
         if f.since is not None:
             where.append("c.started_at >= ?")
-            params.append(f.since)
+            params.append(_utc(f.since))
         if f.until is not None:
             where.append("c.started_at < ?")
-            params.append(f.until)
+            params.append(_utc(f.until))
         if f.outcome:
             where.append("c.outcome = ?")
             params.append(f.outcome)
@@ -87,8 +94,13 @@ class TenantCalls:
             where.append("c.status = ?")
             params.append(f.status)
         if f.before:
-            where.append("(c.started_at, c.id) < (SELECT started_at, id FROM calls WHERE id = ? AND tenant_id = ?)")
-            params += [f.before, self._tenant]
+            anchor = self._store.scalar(
+                "SELECT started_at FROM calls WHERE id = ? AND tenant_id = ?", [f.before, self._tenant]
+            )
+            if anchor is None:
+                raise InputError(f"before: no call '{f.before}'")
+            where.append("(c.started_at < ? OR (c.started_at = ? AND c.id < ?))")
+            params += [anchor, anchor, f.before]
         if f.q and f.q.strip():
             words = f"%{f.q.strip()}%"
             where.append(
@@ -122,7 +134,7 @@ class TenantCalls:
         name = self._store.scalar("SELECT recording FROM calls WHERE id = ? AND tenant_id = ?", [call_id, self._tenant])
         if not name:
             return None
-        path = (self._recordings / name).resolve()
+        path: Path = (self._recordings / str(name)).resolve()
         if not path.is_relative_to(self._recordings.resolve()) or not path.is_file():
             return None
         return path

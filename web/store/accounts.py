@@ -45,7 +45,7 @@ def normalise_email(email: str) -> str:
 def check_role(role: str) -> Role:
     if role not in ROLES:
         raise InputError(f"role must be one of {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]
+    return role
 
 
 class Accounts:

@@ -82,10 +82,10 @@ class BusinessSettings:
             raise InputError("channel must be email or sms")
         item = NotificationTarget(
             id=new_id("notify"),
-            channel=channel,
+            channel="email" if channel == "email" else "sms",
             target=target,
             events=check_events(events),
-            created_at=utcnow(),  # type: ignore[arg-type]
+            created_at=utcnow(),
         )
         self._store.execute(
             "INSERT INTO notification_targets VALUES (?, ?, ?, ?, ?, ?)",

@@ -76,6 +76,8 @@ async def test_agent_is_read_only(browser: Browser, seeded: tuple[Served, Seeded
     await expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
     await page.goto(f"{served.url}/t/{DENTAL}/leads")
     await expect(page.get_by_role("button", name="Mark contacted")).to_have_count(0)
+    store = served.runtime.store
+    before = store.scalar("SELECT status FROM bookings WHERE id = ?", [data.booking])
     csrf = await page.locator("body").get_attribute("data-csrf") or ""
     headers = {"X-CSRF-Token": csrf}
     assert (
@@ -84,7 +86,7 @@ async def test_agent_is_read_only(browser: Browser, seeded: tuple[Served, Seeded
     assert (
         await page.request.post(f"{served.url}/api/v1/tenants/{DENTAL}/leads/{data.lead}/contacted", headers=headers)
     ).status == 403
-    assert served.runtime.store.scalar("SELECT status FROM bookings WHERE id = ?", [data.booking]) == "confirmed"
+    assert store.scalar("SELECT status FROM bookings WHERE id = ?", [data.booking]) == before
     await page.context.close()
 
 
@@ -116,10 +118,11 @@ async def test_api_tokens_are_per_business_and_role(browser: Browser, seeded: tu
 async def test_cookie_requests_need_the_csrf_token(browser: Browser, seeded: tuple[Served, Seeded]) -> None:
     served, data = seeded
     page = await sign_in(browser, served, data.supervisor)
-    url = f"{served.url}/api/v1/tenants/{DENTAL}/leads/{data.lead}/contacted"
+    url = f"{served.url}/api/v1/tenants/{DENTAL}/bookings/{data.booking}/cancel"
+    before = served.runtime.store.scalar("SELECT status FROM bookings WHERE id = ?", [data.booking])
     assert (await page.request.post(url)).status == 403
     assert (await page.request.post(url, headers={"X-CSRF-Token": "forged"})).status == 403
-    assert served.runtime.store.scalar("SELECT status FROM leads WHERE id = ?", [data.lead]) == "new"
+    assert served.runtime.store.scalar("SELECT status FROM bookings WHERE id = ?", [data.booking]) == before
     await page.context.close()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,10 @@ import msgspec
 from appliance.calls.records import CallRecord, TurnRecord
 from appliance.errors import InputError
 from appliance.store.calls import CallRepository
-from appliance.store.database import Store
+from appliance.store.database import Store, utcnow
 
 PAGE = 50
+_WINDOWS = (timedelta(days=2), timedelta(days=16), timedelta(days=128), None)
 
 
 class CallRow(msgspec.Struct, kw_only=True):
@@ -93,6 +94,7 @@ class TenantCalls:
         if f.status:
             where.append("c.status = ?")
             params.append(f.status)
+        anchor = None
         if f.before:
             anchor = self._store.scalar(
                 "SELECT started_at FROM calls WHERE id = ? AND tenant_id = ?", [f.before, self._tenant]
@@ -108,11 +110,21 @@ class TenantCalls:
                 "AND t.call_id = c.id AND (t.caller_text ILIKE ? OR t.reply_text ILIKE ?)))"
             )
             params += [words, f.q.strip(), words, words]
-        rows = self._store.dicts(
-            "SELECT c.id, c.started_at, c.channel, c.caller, c.callee, c.duration_s, c.status, c.outcome, c.meta "
-            f"FROM calls c WHERE {' AND '.join(where)} ORDER BY c.started_at DESC, c.id DESC LIMIT ?",
-            [*params, f.limit + 1],
-        )
+        # Newest first, looked for in widening windows back from the newest call wanted: a page is usually found
+        # among the last days' calls without sorting a business's whole history.
+        newest = anchor or (_utc(f.until) if f.until is not None else None) or utcnow()
+        oldest = _utc(f.since) if f.since is not None else None
+        for window in _WINDOWS:
+            lower = None if window is None else newest - window
+            bounded = lower is not None and (oldest is None or lower > oldest)
+            rows = self._store.dicts(
+                "SELECT c.id, c.started_at, c.channel, c.caller, c.callee, c.duration_s, c.status, c.outcome, c.meta "
+                f"FROM calls c WHERE {' AND '.join(where)}{' AND c.started_at >= ?' if bounded else ''} "
+                "ORDER BY c.started_at DESC, c.id DESC LIMIT ?",
+                [*params, *([lower] if bounded else []), f.limit + 1],
+            )
+            if len(rows) > f.limit or not bounded:
+                break
         more = len(rows) > f.limit
         calls = [_row(r) for r in rows[: f.limit]]
         return CallPage(calls=calls, next_before=calls[-1].id if more and calls else None)

@@ -4,8 +4,9 @@ generator on loopback at several concurrencies. Prints a table and writes bench/
     python bench/web.py [--calls 100000] [--seconds 8] [--concurrency 1 10 50]
 
 The server runs in its own process (the appliance's app without its models), so the load generator does not
-share its interpreter. Calls are spread over the last year and stored in the order they happened, as a box stores them; the list is the first page (50, newest first), the
-dashboard is the default 30 days and a whole year (every call aggregated).
+share its interpreter. Calls are spread over the last year and stored in the order they happened, as a box
+stores them; the list is the first page (50, newest first), the dashboard is the default 30 days and a whole
+year (every call aggregated).
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ def main() -> None:
             server.wait(timeout=30)
 
     print(
-        f"\n{'endpoint':<20}{'clients':>8}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>8}  target p95"
+        f"\n{'endpoint':<20}{'clients':>8}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'req/s':>8}"
+        "  target p95"
     )
     for r in results:
         target = TARGETS_MS[str(r["endpoint"])]

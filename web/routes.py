@@ -8,7 +8,7 @@ from typing import Any
 from litestar.static_files import create_static_files_router
 
 from web.api.assistant import AssistantController
-from web.api.business import NotificationController, RetentionController, WebhookController
+from web.api.business import NotificationController, NumbersController, RetentionController, WebhookController
 from web.api.calls import CallController, SimulateController
 from web.api.dashboard import DashboardController
 from web.api.health import healthz
@@ -36,6 +36,7 @@ def handlers() -> list[Any]:
         LeadController,
         AuditController,
         AssistantController,
+        NumbersController,
         NotificationController,
         WebhookController,
         RetentionController,

@@ -142,6 +142,16 @@ async def test_settings_notifications_webhooks_retention_users(browser: Browser,
     served, data = seeded
     page = await sign_in(browser, served, data.owner)
     await page.goto(f"{served.url}/t/{DENTAL}/settings")
+    # Numbers: a second one is added; the bakery's number is refused with the reason.
+    await expect(page.locator("#sip-status")).to_contain_text("not installed")
+    numbers = page.locator("textarea[name=numbers]")
+    await numbers.fill("+19025550100\n+19025550102")
+    await page.get_by_role("button", name="Save numbers").click()
+    await expect(page.locator("#toast")).to_contain_text("Saved")
+    assert served.runtime.tenants.get(DENTAL).numbers == ["+19025550100", "+19025550102"]
+    await numbers.fill("+85221234567")
+    await page.get_by_role("button", name="Save numbers").click()
+    await expect(page.locator("#telephony [data-error]")).to_contain_text("belongs to 'kowloon-bakery'")
     # Notification target
     await page.fill("#notifications input[name=target]", "frontdesk@harbour.example")
     await page.click("#notifications button[type=submit]")

@@ -7,6 +7,7 @@ from typing import Literal
 import msgspec
 from litestar import Controller, delete, get, post, put
 
+from appliance.tenants.document import parse_tenant
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.scope import TenantScope
@@ -27,6 +28,29 @@ class NewWebhook(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class CreatedWebhook(msgspec.Struct, kw_only=True):
     webhook: Webhook
     signing_key: str  # shown this once; requests carry an HMAC-SHA256 of their body under it
+
+
+class Numbers(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    numbers: list[str]  # the DIDs callers ring; each belongs to one business on this box
+
+
+class NumbersController(Controller):
+    path = f"{TENANT}/numbers"
+    tags = ["settings"]  # noqa: RUF012
+
+    @get("/", permission=Permission.SETTINGS_READ, sync_to_thread=False)
+    def get_numbers(self, view: TenantScope) -> Numbers:
+        return Numbers(numbers=view.tenant.numbers)
+
+    @put("/", permission=Permission.SETTINGS_WRITE, sync_to_thread=True)
+    def put_numbers(self, view: TenantScope, data: Numbers) -> Numbers:
+        """Replace the business's numbers (a number another business has is refused)."""
+        raw = msgspec.to_builtins(view.tenant)
+        raw["numbers"] = [n.strip() for n in data.numbers if n.strip()]
+        doc = parse_tenant(raw, source="numbers")
+        view.web.runtime.tenants.save(doc, replace=True, actor=view.principal.actor)
+        view.audit("numbers.update", view.tenant_id, {"numbers": doc.numbers})
+        return Numbers(numbers=doc.numbers)
 
 
 class NotificationController(Controller):

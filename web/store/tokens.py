@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from datetime import datetime
 
 import msgspec
@@ -13,6 +11,7 @@ from appliance.errors import InputError, NotFoundError
 from appliance.security.secrets import SecretBox
 from appliance.store.database import Store, new_id, utcnow
 from web.auth.policy import Role
+from web.store.cache import TtlCache
 
 PREFIX = "apl_"
 _CACHE_S = 10.0
@@ -38,8 +37,7 @@ class ApiTokens:
     def __init__(self, store: Store, box: SecretBox) -> None:
         self._store = store
         self._box = box
-        self._cache: dict[str, tuple[float, TokenOwner | None]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[TokenOwner | None] = TtlCache(_CACHE_S)
 
     def create(self, tenant_id: str, *, name: str, role: Role, created_by: str) -> tuple[str, TokenInfo]:
         if not name.strip() or len(name) > 80:
@@ -58,20 +56,15 @@ class ApiTokens:
     def resolve(self, token: str) -> TokenOwner | None:
         """The token's business and role; looked up once every few seconds at most (scripts call in bursts)."""
         digest = self._box.digest(token)
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        rows = self._store.dicts(
-            "SELECT id, tenant_id, name, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", [digest]
-        )
-        owner = msgspec.convert(rows[0], TokenOwner) if rows else None
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now + _CACHE_S, owner)
-        return owner
+
+        def load() -> TokenOwner | None:
+            rows = self._store.dicts(
+                "SELECT id, tenant_id, name, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+                [digest],
+            )
+            return msgspec.convert(rows[0], TokenOwner) if rows else None
+
+        return self._cache.get(digest, load)
 
     def list(self, tenant_id: str) -> list[TokenInfo]:
         rows = self._store.dicts(
@@ -88,5 +81,4 @@ class ApiTokens:
         ):
             raise NotFoundError(f"no active token '{token_id}'")
         self._store.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", [utcnow(), token_id])
-        with self._lock:  # revoked means refused from the next request on, not in a few seconds
-            self._cache.clear()
+        self._cache.drop()  # revoked means refused from the next request on, not in a few seconds

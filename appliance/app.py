@@ -40,6 +40,7 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
             yield
         finally:
             await web.browser_calls.close()
+            await web.webhooks.drain()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

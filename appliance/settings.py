@@ -16,6 +16,7 @@ from typing import Any, Literal
 import msgspec
 
 from appliance.errors import SettingsError
+from appliance.notify.config import NotificationSettings
 from appliance.security.settings import SecuritySettings
 from models.config import ModelSettings
 from web.settings import WebSettings
@@ -32,11 +33,20 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     telephony_rate: Literal[8000, 16000] = 8000
     endpoint_silence_ms: int = 500
-    speculate_after_ms: int = 200
+    speculate_after_ms: int = 150
     vad_threshold: float = 0.5
+    barge_in: bool = True
+    barge_in_threshold: float = 0.8
+    barge_in_min_ms: int = 96
+    echo_margin: float = 0.35
     min_speech_ms: int = 120
     max_reply_tokens: int = 160
     history_turns: int = 8
+
+
+class DialogueSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    tool_timeout_s: float = 5.0  # a tool that takes longer is abandoned and the caller hears a fallback
+    filler_after_ms: int = 700  # a tool slower than this gets a short "one moment" first
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -47,6 +57,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     calls: CallSettings = msgspec.field(default_factory=CallSettings)
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
     web: WebSettings = msgspec.field(default_factory=WebSettings)
+    dialogue: DialogueSettings = msgspec.field(default_factory=DialogueSettings)
+    notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
 
     @property
     def data_path(self) -> Path:

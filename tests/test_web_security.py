@@ -124,3 +124,44 @@ def test_retention_deletes_old_recordings_then_old_calls(tmp_path: Path) -> None
     actions = {r[0] for r in store.rows("SELECT action FROM audit_log WHERE tenant_id = 'acme'")}
     assert {"retention.purge_recordings", "retention.purge_calls"} <= actions
     assert purge(store, recordings) == {"recordings": 0, "calls": 0}
+
+
+async def test_webhooks_are_signed_and_retried(tmp_path: Path) -> None:
+    import hashlib
+    import hmac
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            # The first delivery fails, as a busy endpoint would; the retry gets through.
+            self.send_response(503 if len(received) == 1 else 204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store = Store.memory()
+    business = BusinessSettings(store, SecretStore(store, SecretBox.from_file(tmp_path / "k")))
+    hook, key = business.add_webhook("acme", f"http://127.0.0.1:{server.server_port}/hook", ["call.ended"])
+    business.add_webhook("other", f"http://127.0.0.1:{server.server_port}/not-theirs", ["call.ended"])
+    from web.webhooks import WebhookSender
+
+    sender = WebhookSender(business, backoff_s=0.01)
+    call = CallRecord(id="call_1", tenant_id="acme", assistant_id="default", channel="sip", caller="+1", callee=None,
+                      started_at=utcnow(), status="ended", outcome="booked")  # fmt: skip
+    sender.call_ended(call)
+    await sender.drain()
+    server.shutdown()
+    assert len(received) == 2
+    headers, body = received[-1]
+    assert json.loads(body)["call"]["outcome"] == "booked" and json.loads(body)["event"] == "call.ended"
+    assert headers["X-Appliance-Signature"] == "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+    assert hook.id

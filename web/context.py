@@ -13,6 +13,7 @@ from web.store.accounts import Accounts
 from web.store.business import BusinessSettings
 from web.store.sessions import Sessions
 from web.store.tokens import ApiTokens
+from web.webhooks import WebhookSender
 
 
 @dataclass
@@ -25,11 +26,15 @@ class WebContext:
     throttle: LoginThrottle
     business: BusinessSettings
     browser_calls: BrowserCalls
+    webhooks: WebhookSender
 
     @classmethod
     def create(cls, runtime: Runtime, cli_token: str) -> WebContext:
         web = runtime.settings.web
         store = runtime.store
+        business = BusinessSettings(store, runtime.secrets)
+        webhooks = WebhookSender(business)
+        runtime.live.on_ended.append(webhooks.call_ended)
         return cls(
             runtime=runtime,
             cli_token=cli_token,
@@ -37,6 +42,7 @@ class WebContext:
             sessions=Sessions(store, runtime.secret_box, timedelta(hours=web.session_hours)),
             tokens=ApiTokens(store, runtime.secret_box),
             throttle=LoginThrottle(web.login_attempts, web.login_window_s),
-            business=BusinessSettings(store, runtime.secrets),
+            business=business,
+            webhooks=webhooks,
             browser_calls=BrowserCalls(runtime.settings.recordings_path, web.ice_addresses),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -20,6 +21,7 @@ from appliance.calls.events import (
     TransferRequested,
     TurnCompleted,
 )
+from appliance.calls.records import CallRecord
 from appliance.calls.session import CallSession
 from appliance.errors import NotFoundError
 from appliance.store.database import utcnow
@@ -110,6 +112,7 @@ class LiveCalls:
 
     def __init__(self) -> None:
         self._calls: dict[str, LiveCall] = {}
+        self.on_ended: list[Callable[[CallRecord], None]] = []  # told of every call once it has ended
 
     def add(self, session: CallSession) -> LiveCall:
         live = LiveCall(session, self)
@@ -118,7 +121,14 @@ class LiveCalls:
         return live
 
     def remove(self, call_id: str) -> None:
-        self._calls.pop(call_id, None)
+        live = self._calls.pop(call_id, None)
+        if live is None:
+            return
+        for listener in self.on_ended:
+            try:
+                listener(live.session.call)
+            except Exception:
+                log.exception("a listener of ended calls failed", extra={"call_id": call_id})
 
     def of_tenant(self, tenant_id: str) -> list[LiveCall]:
         return [c for c in self._calls.values() if c.tenant_id == tenant_id]

@@ -117,19 +117,20 @@ async def test_edit_the_assistant(browser: Browser, seeded: tuple[Served, Seeded
     await page.goto(f"{served.url}/t/{DENTAL}/assistant")
     await page.fill("input[name=greeting]", "Harbour Dental, this is the AI assistant. How can I help?")
     await page.uncheck("input[name='skills.leads']")
+    await page.fill("input[name=personality]", "calm")
     await page.fill("textarea[name=emergencies]", "knocked-out tooth\nswelling of the face")
     await page.fill("textarea[name=escalation_words]", "complaint\nmanager")
     await page.fill("input[name='hours.sat']", "09:00-12:00")
-    await page.select_option("select[name=after_hours]", "take_message")
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("#toast")).to_contain_text("Saved")
     await shot(page, "assistant")
     doc = served.runtime.tenants.get(DENTAL)
     assert doc.greeting() == "Harbour Dental, this is the AI assistant. How can I help?"
-    assert doc.assistant.skills_off == ["leads"]
-    assert doc.assistant.emergencies == ["knocked-out tooth", "swelling of the face"]
+    assert "leads" not in doc.assistant.skills and "booking" in doc.assistant.skills
+    assert doc.assistant.personality == "calm"
+    assert doc.emergency.phrases == ["knocked-out tooth", "swelling of the face"]
     assert doc.assistant.escalation_words == ["complaint", "manager"]
-    assert doc.hours["sat"] == "09:00-12:00" and doc.assistant.after_hours == "take_message"
+    assert doc.hours["sat"] == "09:00-12:00"
     # A bad value is refused with the reason, and nothing changes.
     await page.fill("input[name='hours.mon']", "9 till 5")
     await page.get_by_role("button", name="Save").click()
@@ -152,10 +153,13 @@ async def test_settings_notifications_webhooks_retention_users(browser: Browser,
     await numbers.fill("+85221234567")
     await page.get_by_role("button", name="Save numbers").click()
     await expect(page.locator("#telephony [data-error]")).to_contain_text("belongs to 'kowloon-bakery'")
-    # Notification target
-    await page.fill("#notifications input[name=target]", "frontdesk@harbour.example")
-    await page.click("#notifications button[type=submit]")
-    await expect(page.locator("#notifications table")).to_contain_text("frontdesk@harbour.example")
+    # Who is told of emergencies and leads
+    await page.fill("#notifications input[name=owner_email]", "frontdesk@harbour.example")
+    await page.fill("#notifications input[name=owner_sms]", "+1 902 555 0188")
+    await page.get_by_role("button", name="Save notifications").click()
+    await expect(page.locator("#toast")).to_contain_text("Saved")
+    notify = served.runtime.tenants.get(DENTAL).notifications
+    assert (notify.owner_email, notify.owner_sms) == ("frontdesk@harbour.example", "+19025550188")
     # Webhook: its signing key is shown once and kept encrypted
     await page.fill("#webhooks input[name=url]", "https://hooks.harbour.example/calls")
     await page.click("#webhooks button[type=submit]")
@@ -181,7 +185,7 @@ async def test_settings_notifications_webhooks_retention_users(browser: Browser,
     ) == [(30, 365)]
     await page.goto(f"{served.url}/t/{DENTAL}/audit")
     log = page.locator("table.list")
-    for action in ("notification.add", "webhook.add", "retention.update", "user.grant"):
+    for action in ("notifications.update", "numbers.update", "webhook.add", "retention.update", "user.grant"):
         await expect(log).to_contain_text(action)
     await shot(page, "audit-log")
     await page.context.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -28,10 +28,8 @@ class AssistantSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     voice: str
     skills: dict[str, bool]
     escalation_words: list[str]
-    emergencies: list[str]
-    safety_line: str
-    after_hours: Literal["answer", "take_message", "transfer"]
-    after_hours_message: str
+    emergencies: list[str]  # phrases that mean an emergency for this business
+    safety_line: str  # said at once when one is recognised
     hours: dict[str, str]
     transfer_number: str
 
@@ -52,12 +50,10 @@ def settings_of(doc: TenantDocument) -> AssistantSettings:
         greeting=a.greeting or doc.greeting(),
         personality=a.personality,
         voice=a.voice,
-        skills={s: s not in a.skills_off for s in SKILLS},
+        skills={s: s in a.skills for s in SKILLS},
         escalation_words=a.escalation_words,
-        emergencies=a.emergencies,
-        safety_line=a.safety_line,
-        after_hours=a.after_hours,
-        after_hours_message=a.after_hours_message,
+        emergencies=doc.emergency.phrases,
+        safety_line=doc.emergency.safety_line,
         hours={d: doc.hours.get(d, "closed") for d in DAYS},
         transfer_number=doc.transfer.number,
     )
@@ -72,16 +68,14 @@ def apply(doc: TenantDocument, new: AssistantSettings) -> TenantDocument:
         raise InputError(f"voice: '{new.voice}' is not a known voice")
     raw: dict[str, Any] = msgspec.to_builtins(doc)
     raw["assistant"] = {
+        **raw.get("assistant", {}),
         "greeting": new.greeting.strip(),
         "personality": new.personality.strip(),
         "voice": new.voice,
-        "skills_off": [s for s in SKILLS if not new.skills.get(s, True)],
+        "skills": [s for s in SKILLS if new.skills.get(s, s in doc.assistant.skills)],
         "escalation_words": _clean(new.escalation_words),
-        "emergencies": _clean(new.emergencies),
-        "safety_line": new.safety_line.strip(),
-        "after_hours": new.after_hours,
-        "after_hours_message": new.after_hours_message.strip(),
     }
+    raw["emergency"] = {"phrases": _clean(new.emergencies), "safety_line": new.safety_line.strip()}
     raw["hours"] = {d: h.strip() or "closed" for d, h in new.hours.items()}
     raw["transfer"] = {**raw.get("transfer", {}), "number": new.transfer_number.strip()}
     return parse_tenant(raw, source="assistant")
@@ -97,7 +91,7 @@ def _clean(items: list[str]) -> list[str]:
 
 class AssistantController(Controller):
     path = f"{TENANT}/assistant"
-    tags = ["assistant"]  # noqa: RUF012
+    tags = ["assistant"]
 
     @get("/", permission=Permission.ASSISTANT_READ, sync_to_thread=False)
     def get_assistant(self, view: TenantScope) -> AssistantSettings:

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
 
 import msgspec
 from litestar import Controller, delete, get, post, put
 
-from appliance.tenants.document import parse_tenant
+from appliance.errors import InputError
+from appliance.tenants.document import Notifications, normalise_number, parse_tenant
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.scope import TenantScope
-from web.store.business import NotificationTarget, Retention, Webhook
-
-
-class NewTarget(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    channel: Literal["email", "sms"]
-    target: str
-    events: list[str]
+from web.store.business import Retention, Webhook
 
 
 class NewWebhook(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     url: str
     events: list[str]
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9]{6,20}$")
 
 
 class CreatedWebhook(msgspec.Struct, kw_only=True):
@@ -36,7 +35,7 @@ class Numbers(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class NumbersController(Controller):
     path = f"{TENANT}/numbers"
-    tags = ["settings"]  # noqa: RUF012
+    tags = ["settings"]
 
     @get("/", permission=Permission.SETTINGS_READ, sync_to_thread=False)
     def get_numbers(self, view: TenantScope) -> Numbers:
@@ -55,27 +54,31 @@ class NumbersController(Controller):
 
 class NotificationController(Controller):
     path = f"{TENANT}/notifications"
-    tags = ["settings"]  # noqa: RUF012
+    tags = ["settings"]
 
-    @get("/", permission=Permission.SETTINGS_READ, sync_to_thread=True)
-    def list_targets(self, view: TenantScope) -> list[NotificationTarget]:
-        return view.web.business.targets(view.tenant_id)
+    @get("/", permission=Permission.SETTINGS_READ, sync_to_thread=False)
+    def get_notifications(self, view: TenantScope) -> Notifications:
+        """Who is told at once of emergencies and leads, and whether callers get their booking by SMS."""
+        return view.tenant.notifications
 
-    @post("/", permission=Permission.SETTINGS_WRITE, sync_to_thread=True)
-    def add_target(self, view: TenantScope, data: NewTarget) -> NotificationTarget:
-        item = view.web.business.add_target(view.tenant_id, data.channel, data.target, data.events)
-        view.audit("notification.add", item.id, {"channel": item.channel, "target": item.target, "events": item.events})
-        return item
-
-    @delete("/{target_id:str}", permission=Permission.SETTINGS_WRITE, sync_to_thread=True)
-    def remove_target(self, view: TenantScope, target_id: str) -> None:
-        view.web.business.remove_target(view.tenant_id, target_id)
-        view.audit("notification.remove", target_id)
+    @put("/", permission=Permission.SETTINGS_WRITE, sync_to_thread=True)
+    def put_notifications(self, view: TenantScope, data: Notifications) -> Notifications:
+        if data.owner_email.strip() and not _EMAIL.match(data.owner_email.strip()):
+            raise InputError(f"'{data.owner_email}' is not an email address")
+        sms = normalise_number(data.owner_sms)
+        if sms and not _PHONE.match(sms):
+            raise InputError(f"'{data.owner_sms}' is not a phone number")
+        raw = msgspec.to_builtins(view.tenant)
+        raw["notifications"] = {**msgspec.to_builtins(data), "owner_email": data.owner_email.strip(), "owner_sms": sms}
+        doc = parse_tenant(raw, source="notifications")
+        view.web.runtime.tenants.save(doc, replace=True, actor=view.principal.actor)
+        view.audit("notifications.update", view.tenant_id, msgspec.to_builtins(doc.notifications))
+        return doc.notifications
 
 
 class WebhookController(Controller):
     path = f"{TENANT}/webhooks"
-    tags = ["settings"]  # noqa: RUF012
+    tags = ["settings"]
 
     @get("/", permission=Permission.SETTINGS_READ, sync_to_thread=True)
     def list_webhooks(self, view: TenantScope) -> list[Webhook]:
@@ -95,7 +98,7 @@ class WebhookController(Controller):
 
 class RetentionController(Controller):
     path = f"{TENANT}/retention"
-    tags = ["settings"]  # noqa: RUF012
+    tags = ["settings"]
 
     @get("/", permission=Permission.SETTINGS_READ, sync_to_thread=True)
     def get_retention(self, view: TenantScope) -> Retention:

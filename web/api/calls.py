@@ -20,7 +20,7 @@ from web.scope import TenantScope
 
 class SimulateController(Controller):
     path = "/api/v1/calls"
-    tags = ["calls"]  # noqa: RUF012
+    tags = ["calls"]
 
     @post("/simulate", permission="signed_in")
     async def simulate(
@@ -33,7 +33,7 @@ class SimulateController(Controller):
 
 class CallController(Controller):
     path = f"{TENANT}/calls"
-    tags = ["calls"]  # noqa: RUF012
+    tags = ["calls"]
 
     @get("/", permission=Permission.CALLS_READ, sync_to_thread=True)
     def list_calls(

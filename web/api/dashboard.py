@@ -28,7 +28,7 @@ def dashboard_for(view: TenantScope, start: date | None, end: date | None) -> Da
 
 class DashboardController(Controller):
     path = f"{TENANT}/dashboard"
-    tags = ["dashboard"]  # noqa: RUF012
+    tags = ["dashboard"]
 
     @get("/", permission=Permission.DASHBOARD_READ, sync_to_thread=True)
     def get_dashboard(self, view: TenantScope, start: date | None = None, end: date | None = None) -> Dashboard:

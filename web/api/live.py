@@ -38,7 +38,7 @@ class Done(msgspec.Struct):
 
 class LiveController(Controller):
     path = f"{TENANT}/live"
-    tags = ["live"]  # noqa: RUF012
+    tags = ["live"]
 
     @get("/", permission=Permission.CALLS_READ, sync_to_thread=False)
     def list_live(self, view: TenantScope) -> list[LiveCallInfo]:

@@ -41,7 +41,7 @@ def visible_tenants(runtime: Runtime, principal: Principal) -> list[TenantSummar
 
 class TenantController(Controller):
     path = "/api/v1/tenants"
-    tags = ["tenants"]  # noqa: RUF012
+    tags = ["tenants"]
 
     @get("/", permission="signed_in", sync_to_thread=True)
     def list_tenants(self, runtime: Runtime, principal: Principal) -> list[TenantSummary]:

@@ -46,7 +46,7 @@ def _check_grant(view: TenantScope, role: str) -> Role:
 
 class UserController(Controller):
     path = f"{TENANT}/users"
-    tags = ["users"]  # noqa: RUF012
+    tags = ["users"]
 
     @get("/", permission=Permission.USERS_MANAGE, sync_to_thread=True)
     def list_users(self, view: TenantScope) -> list[Member]:
@@ -98,7 +98,7 @@ class UserController(Controller):
 
 class TokenController(Controller):
     path = f"{TENANT}/tokens"
-    tags = ["users"]  # noqa: RUF012
+    tags = ["users"]
 
     @get("/", permission=Permission.USERS_MANAGE, sync_to_thread=True)
     def list_tokens(self, view: TenantScope) -> list[TokenInfo]:

@@ -39,7 +39,7 @@ class Ended(msgspec.Struct):
 
 class WebRtcController(Controller):
     path = f"{TENANT}/webrtc"
-    tags = ["calls"]  # noqa: RUF012
+    tags = ["calls"]
 
     @post("/offer", permission=Permission.CALLS_TEST, status_code=200)
     async def offer(self, view: TenantScope, data: Offer) -> Answer:

@@ -12,7 +12,7 @@ from web.scope import TenantScope
 
 class BookingController(Controller):
     path = f"{TENANT}/bookings"
-    tags = ["bookings"]  # noqa: RUF012
+    tags = ["bookings"]
 
     @get("/", permission=Permission.BOOKINGS_READ, sync_to_thread=True)
     def list_bookings(
@@ -29,7 +29,7 @@ class BookingController(Controller):
 
 class LeadController(Controller):
     path = f"{TENANT}/leads"
-    tags = ["leads"]  # noqa: RUF012
+    tags = ["leads"]
 
     @get("/", permission=Permission.LEADS_READ, sync_to_thread=True)
     def list_leads(self, view: TenantScope, status: str | None = None, limit: int = 100) -> list[Lead]:
@@ -44,7 +44,7 @@ class LeadController(Controller):
 
 class AuditController(Controller):
     path = f"{TENANT}/audit"
-    tags = ["audit"]  # noqa: RUF012
+    tags = ["audit"]
 
     @get("/", permission=Permission.AUDIT_READ, sync_to_thread=True)
     def list_audit(self, view: TenantScope, before: str | None = None, limit: int = 100) -> list[AuditEntry]:

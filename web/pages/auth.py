@@ -24,6 +24,7 @@ from web.auth.identity import principal_of
 from web.auth.passwords import check_strength
 from web.auth.policy import Principal
 from web.context import WebContext
+from web.pages.config import PERSONALITIES
 from web.pages.layout import render
 from web.store.accounts import normalise_email
 
@@ -121,7 +122,7 @@ def logout(request: Request[Any, Any, Any], web: WebContext, principal: Principa
 
 def _wizard_context() -> dict[str, Any]:
     voices = [s for s in CATALOG.values() if s.role == "tts"]
-    return {"days": DAYS, "voices": voices, "form": {"hours": dict(_DEFAULT_HOURS)}}
+    return {"days": DAYS, "voices": voices, "personalities": PERSONALITIES, "form": {"hours": dict(_DEFAULT_HOURS)}}
 
 
 @get("/setup", permission="public", include_in_schema=False)
@@ -164,7 +165,7 @@ def _business_document(data: dict[str, str]) -> dict[str, Any]:
         "services": _services(data.get("services", "")),
         "assistant": {
             "greeting": data.get("greeting", "").strip(),
-            "personality": data.get("personality", "").strip() or "warm, brief and practical",
+            "personality": data.get("personality", "").strip() or "friendly",
             "voice": data.get("voice", ""),
         },
     }

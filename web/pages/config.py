@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 from litestar import Request, get
 from litestar.response import Template
 
-from appliance.tenants.document import AFTER_HOURS, DAYS, SKILLS
+from appliance.tenants.document import DAYS, SKILLS
 from models.catalog import CATALOG
 from web.api.assistant import settings_of
 from web.auth.policy import Permission, grantable_roles
@@ -16,13 +17,21 @@ from web.scope import TenantScope
 from web.store.business import EVENTS
 
 T = "/t/{tenant_id:str}"
+# The personalities the dialogue ships (appliance/dialogue/skills/personalities/); a business may write its own.
+PERSONALITIES = tuple(
+    sorted(
+        p.name.removesuffix(".md")
+        for p in (resources.files("appliance.dialogue") / "skills" / "personalities").iterdir()
+        if p.name.endswith(".md")
+    )
+)
 
 SKILL_LABELS = {
     "booking": "Book appointments",
     "leads": "Capture leads",
-    "emergency": "Recognise emergencies and alert the owner",
-    "transfer": "Transfer to a person",
     "messages": "Take messages",
+    "emergencies": "Recognise emergencies and alert the owner",
+    "transfer": "Transfer to a person",
     "knowledge": "Answer from the knowledge base",
 }
 
@@ -43,7 +52,7 @@ def assistant_page(request: Request[Any, Any, Any], view: TenantScope) -> Templa
         days=DAYS,
         skills=SKILLS,
         skill_labels=SKILL_LABELS,
-        after_hours=AFTER_HOURS,
+        personalities=PERSONALITIES,
         voices=[s for s in CATALOG.values() if s.role == "tts"],
         can_write=view.may(Permission.ASSISTANT_WRITE),
     )
@@ -74,7 +83,6 @@ def settings_page(request: Request[Any, Any, Any], view: TenantScope) -> Templat
         "settings.html",
         view,
         active="settings",
-        targets=web.business.targets(view.tenant_id),
         webhooks=web.business.webhooks(view.tenant_id),
         retention=web.business.retention(view.tenant_id),
         members=web.accounts.members(view.tenant_id) if view.may(Permission.USERS_MANAGE) else [],

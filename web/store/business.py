@@ -1,12 +1,10 @@
-"""A business's settings kept outside its tenant file: who is notified of what, webhooks (their signing keys
-encrypted), and how long calls and recordings are kept."""
+"""A business's settings kept outside its tenant file: webhooks (their signing keys encrypted), and how long
+calls and recordings are kept."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import datetime
-from typing import Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -15,16 +13,8 @@ from appliance.errors import InputError, NotFoundError
 from appliance.security.secrets import SecretStore
 from appliance.store.database import Store, new_id, utcnow
 
-EVENTS = ("call.ended", "booking.created", "booking.cancelled", "lead.created", "emergency")
-_PHONE = re.compile(r"^\+?[0-9]{6,20}$")
-
-
-class NotificationTarget(msgspec.Struct, kw_only=True):
-    id: str
-    channel: Literal["email", "sms"]
-    target: str
-    events: list[str]
-    created_at: datetime
+# What a webhook can be told of (more will come with bookings and leads as events).
+EVENTS = ("call.ended",)
 
 
 class Webhook(msgspec.Struct, kw_only=True):
@@ -60,42 +50,6 @@ class BusinessSettings:
         self._store = store
         self._secrets = secrets_
 
-    # notification targets
-    def targets(self, tenant_id: str) -> list[NotificationTarget]:
-        rows = self._store.dicts(
-            "SELECT id, channel, target, events, created_at FROM notification_targets WHERE tenant_id = ? "
-            "ORDER BY created_at",
-            [tenant_id],
-        )
-        return [msgspec.convert(r, NotificationTarget) for r in rows]
-
-    def add_target(self, tenant_id: str, channel: str, target: str, events: list[str]) -> NotificationTarget:
-        target = target.strip()
-        if channel == "email":
-            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", target):
-                raise InputError(f"'{target}' is not an email address")
-        elif channel == "sms":
-            target = re.sub(r"[\s\-().]", "", target)
-            if not _PHONE.match(target):
-                raise InputError(f"'{target}' is not a phone number")
-        else:
-            raise InputError("channel must be email or sms")
-        item = NotificationTarget(
-            id=new_id("notify"),
-            channel="email" if channel == "email" else "sms",
-            target=target,
-            events=check_events(events),
-            created_at=utcnow(),
-        )
-        self._store.execute(
-            "INSERT INTO notification_targets VALUES (?, ?, ?, ?, ?, ?)",
-            [item.id, tenant_id, item.channel, item.target, item.events, item.created_at],
-        )
-        return item
-
-    def remove_target(self, tenant_id: str, target_id: str) -> None:
-        self._delete("notification_targets", tenant_id, target_id)
-
     # webhooks
     def webhooks(self, tenant_id: str) -> list[Webhook]:
         rows = self._store.dicts(
@@ -120,6 +74,9 @@ class BusinessSettings:
             )
             self._secrets.put(tenant_id, _webhook_secret(hook.id), key)
         return hook, key
+
+    def subscribed(self, tenant_id: str, event: str) -> list[Webhook]:
+        return [h for h in self.webhooks(tenant_id) if h.enabled and event in h.events]
 
     def webhook_key(self, tenant_id: str, webhook_id: str) -> str | None:
         return self._secrets.get(tenant_id, _webhook_secret(webhook_id))

@@ -1,5 +1,5 @@
 -- Staff accounts, their sessions and roles, per-business API tokens, encrypted secrets, and the business settings
--- that the web UI edits (notification targets, webhooks, data retention). Every row but a user's own carries
+-- that the web UI edits outside the tenant file (webhooks, data retention). Every row but a user's own carries
 -- tenant_id. Passwords are argon2 hashes; session ids and API tokens are stored only as keyed hashes; secrets are
 -- AES-GCM ciphertext under a key kept outside this file.
 
@@ -52,15 +52,6 @@ CREATE TABLE secrets (
     ciphertext  VARCHAR NOT NULL,
     updated_at  TIMESTAMP NOT NULL,
     PRIMARY KEY (tenant_id, name)
-);
-
-CREATE TABLE notification_targets (
-    id          VARCHAR PRIMARY KEY,
-    tenant_id   VARCHAR NOT NULL,
-    channel     VARCHAR NOT NULL,
-    target      VARCHAR NOT NULL,
-    events      VARCHAR[] NOT NULL,
-    created_at  TIMESTAMP NOT NULL
 );
 
 CREATE TABLE webhooks (

@@ -58,14 +58,17 @@ def seed(data_dir: Path, calls: int) -> str:
             [tenant, tenant, count],
         )
     store.execute(
-        """INSERT INTO bookings SELECT printf('bk_%08d', i), ?, printf('call_%s_%08d', ?, i * 6 + 1), 'Check-up',
+        """INSERT INTO bookings (id, tenant_id, call_id, service, starts_at, ends_at, customer_name, customer_phone,
+               status, notes, created_at)
+           SELECT printf('bk_%08d', i), ?, printf('call_%s_%08d', ?, i * 6 + 1), 'Check-up',
                now()::TIMESTAMP + INTERVAL 1 HOUR * i, now()::TIMESTAMP + INTERVAL 1 HOUR * i + INTERVAL 30 MINUTE,
-               'Customer', '+49301234567', 'confirmed', NULL, now()::TIMESTAMP - INTERVAL 1 MINUTE * i
+               'Customer', '+49301234567', 'booked', NULL, now()::TIMESTAMP - INTERVAL 1 MINUTE * i
            FROM range(?) t(i)""",
         [TENANT, TENANT, calls // 6],
     )
     store.execute(
-        """INSERT INTO leads SELECT printf('lead_%08d', i), ?, NULL, 'Lead', '+49301234567', 'a quote', 'warm',
+        """INSERT INTO leads (id, tenant_id, call_id, name, phone, reason, urgency, status, created_at)
+           SELECT printf('lead_%08d', i), ?, NULL, 'Lead', '+49301234567', 'a quote', 'warm',
                'new', now()::TIMESTAMP - INTERVAL 5 MINUTE * i FROM range(?) t(i)""",
         [TENANT, calls // 20],
     )

@@ -115,6 +115,8 @@ def stored_call(
         )
     for turn in turns:
         runtime.calls.add_turn(tenant, call.id, turn)
+        for tool in turn.tool_calls:  # written as they happen, apart from their turn
+            runtime.calls.add_tool_call(tenant, call.id, turn.idx, tool)
     call.ended_at = started + timedelta(seconds=6 * len(turns) + 4)
     call.duration_s = 6.0 * len(turns) + 4
     call.status = "ended"
@@ -187,8 +189,9 @@ def seed(runtime: Runtime) -> Seeded:
     ]
     s.booking = new_id("booking")
     runtime.store.execute(
-        "INSERT INTO bookings VALUES (?, 'harbour-dental', ?, 'Check-up', ?, ?, 'Margaret Chen', '+19025550123', "
-        "'confirmed', NULL, ?)",
+        "INSERT INTO bookings (id, tenant_id, call_id, service, starts_at, ends_at, customer_name, customer_phone, "
+        "status, notes, created_at) VALUES (?, 'harbour-dental', ?, 'Check-up', ?, ?, 'Margaret Chen', "
+        "'+19025550123', 'booked', NULL, ?)",
         [
             s.booking,
             s.recorded_call,
@@ -199,7 +202,8 @@ def seed(runtime: Runtime) -> Seeded:
     )
     s.lead = new_id("lead")
     runtime.store.execute(
-        "INSERT INTO leads VALUES (?, 'harbour-dental', ?, 'Sam Ortiz', '+19025550999', 'toothache, wants an "
+        "INSERT INTO leads (id, tenant_id, call_id, name, phone, reason, urgency, status, created_at) "
+        "VALUES (?, 'harbour-dental', ?, 'Sam Ortiz', '+19025550999', 'toothache, wants an "
         "emergency appointment', 'hot', 'new', ?)",
         [s.lead, s.calls["harbour-dental"][1], now - timedelta(days=1, hours=3)],
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Controller, get, post
 
+from appliance.calendars.factory import calendar_for
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.queries.work import AuditEntry, Booking, Lead
@@ -20,11 +23,15 @@ class BookingController(Controller):
     ) -> list[Booking]:
         return view.bookings.list(status=status, upcoming=upcoming, limit=limit)
 
-    @post("/{booking_id:str}/cancel", permission=Permission.BOOKINGS_WRITE, sync_to_thread=True, status_code=200)
-    def cancel(self, view: TenantScope, booking_id: str) -> Booking:
-        booking = view.bookings.cancel(booking_id)
-        view.audit("booking.cancel", booking_id, {"service": booking.service, "starts_at": booking.starts_at})
-        return booking
+    @post("/{booking_id:str}/cancel", permission=Permission.BOOKINGS_WRITE, status_code=200)
+    async def cancel(self, view: TenantScope, booking_id: str) -> Booking:
+        """Cancel in the business's calendar (the built-in one, or its CalDAV calendar too)."""
+        booking = await asyncio.to_thread(view.bookings.cancellable, booking_id)
+        await calendar_for(view.tenant, view.web.runtime.store).cancel(booking_id)
+        await asyncio.to_thread(
+            view.audit, "booking.cancel", booking_id, {"service": booking.service, "starts_at": booking.starts_at}
+        )
+        return await asyncio.to_thread(view.bookings.get, booking_id)
 
 
 class LeadController(Controller):

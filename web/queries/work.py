@@ -24,6 +24,7 @@ class Booking(msgspec.Struct, kw_only=True):
     status: str
     notes: str | None
     created_at: datetime
+    calendar: str | None = None  # "builtin" or "caldav"
 
 
 class Lead(msgspec.Struct, kw_only=True):
@@ -63,14 +64,11 @@ class TenantBookings:
             raise NotFoundError(f"no booking '{booking_id}'")
         return msgspec.convert(rows[0], Booking)
 
-    def cancel(self, booking_id: str) -> Booking:
+    def cancellable(self, booking_id: str) -> Booking:
         booking = self.get(booking_id)
         if booking.status == "cancelled":
             raise InputError("the booking is already cancelled")
-        self._store.execute(
-            "UPDATE bookings SET status = 'cancelled' WHERE id = ? AND tenant_id = ?", [booking_id, self._tenant]
-        )
-        return self.get(booking_id)
+        return booking
 
 
 class TenantLeads:

@@ -71,5 +71,4 @@ CREATE TABLE retention (
 );
 
 CREATE INDEX calls_tenant_status ON calls (tenant_id, status);
-CREATE INDEX bookings_tenant ON bookings (tenant_id, starts_at);
 CREATE INDEX leads_tenant ON leads (tenant_id, created_at);

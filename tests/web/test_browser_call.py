@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from playwright.async_api import Browser, Playwright, expect
 
-from appliance.audio import read_wav
+from appliance.audio import decode_wav, read_wav
 from appliance.runtime import Runtime
 from tests.sounds import piper_clip, with_silence
 from tests.web.conftest import fresh_runtime, sign_in
@@ -117,3 +117,22 @@ async def test_call_the_assistant_from_the_browser(
     assert {a for (a,) in audit} >= {"call.test", "call.take_over"}
     await page.context.close()
     await watcher.context.close()
+
+
+async def test_voice_preview_plays_the_greeting(media_browser: Browser, call_server: tuple[Served, Seeded]) -> None:
+    served, data = call_server
+    page = await sign_in(media_browser, served, data.owner)
+    await page.goto(f"{served.url}/t/{DENTAL}/assistant")
+    await page.get_by_role("button", name="Hear the greeting").click()
+    # The page's player has loaded the greeting in the assistant's voice.
+    await page.wait_for_function("document.querySelector('audio#preview').duration > 2", timeout=60_000)
+    csrf = await page.locator("body").get_attribute("data-csrf") or ""
+    response = await page.request.post(
+        f"{served.url}/api/v1/tenants/{DENTAL}/assistant/voice-preview",
+        data={"text": "We are open until five."},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert response.status == 200 and response.headers["content-type"].startswith("audio/wav")
+    audio = decode_wav(await response.body(), 16000)
+    assert 0.8 < len(audio) / 16000 < 5 and np.abs(audio).max() > 3000
+    await page.context.close()

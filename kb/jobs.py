@@ -63,9 +63,10 @@ class Jobs:
         task.add_done_callback(self._tasks.discard)
         return job
 
-    def get(self, job_id: str) -> IngestJob:
+    def get(self, job_id: str, tenant_id: str) -> IngestJob:
+        """A job of ``tenant_id``'s (another tenant's job is as unknown as a missing one)."""
         job = self._jobs.get(job_id)
-        if job is None:
+        if job is None or job.tenant_id != tenant_id:
             raise NotFoundError(f"no ingest job '{job_id}'")
         return job
 

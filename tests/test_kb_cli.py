@@ -102,13 +102,13 @@ def test_kb_commands_through_a_running_server(tmp_path: Path, models_dir: Path, 
         assert big.status_code == 400 and "over the limit of 1 MB" in big.json()["detail"]
         job = httpx.post(f"{server.url}/api/v1/kb/example/websites", json={"url": "http://10.0.0.7/"}, headers=headers)
         assert job.status_code == 202
-        while (state := httpx.get(f"{server.url}/api/v1/kb/jobs/{job.json()['id']}", headers=headers).json())[
+        while (state := httpx.get(f"{server.url}/api/v1/kb/example/jobs/{job.json()['id']}", headers=headers).json())[
             "state"
         ] == "running":
             time.sleep(0.2)
         assert state["state"] == "failed" and "10.0.0.7 is a private address" in state["error"]
         paths = httpx.get(f"{server.url}/schema/openapi.json").json()["paths"]
-        assert "/api/v1/kb/{tenant_id}/search" in paths and "/api/v1/kb/jobs/{job_id}" in paths
+        assert "/api/v1/kb/{tenant_id}/search" in paths and "/api/v1/kb/{tenant_id}/jobs/{job_id}" in paths
         assert httpx.get(f"{server.url}/api/v1/kb/example").status_code == 401
     finally:
         proc.terminate()

@@ -200,7 +200,7 @@ class RemoteBackend:
         while job.state == "running":
             progress(job.progress)
             time.sleep(_POLL_S)
-            job = msgspec.convert(self._request("GET", f"/api/v1/kb/jobs/{job.id}"), IngestJob)
+            job = msgspec.convert(self._request("GET", f"/api/v1/kb/{job.tenant_id}/jobs/{job.id}"), IngestJob)
         if job.state == "failed" or job.result is None:
             raise ApplianceError(job.error or "the ingest failed; see the appliance log")
         return job.result

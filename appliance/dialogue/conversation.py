@@ -110,6 +110,7 @@ class Conversation:
         self._user: ChatMessage | None = None
         self._background: set[asyncio.Future[None]] = set()
         self._interrupted = False
+        self.last_plan_parsed = True  # whether the last turn's plan came out whole (the grammar ensures it)
 
     def interrupt(self) -> None:
         """Stop the generation in progress (the caller talked over it)."""
@@ -124,6 +125,7 @@ class Conversation:
         LLM's own reply will be spoken: if so it streams as clauses, if not generation stops there."""
         started = self._clock()
         self._interrupted = False
+        self.last_plan_parsed = False
         self._user = ChatMessage("user", self._user_message(text))
         reply_field = JsonStringField("reply")
         chunker = ClauseChunker()
@@ -142,6 +144,7 @@ class Conversation:
                     if parsed is None:
                         continue
                     head = Head(*parsed)
+                    self.last_plan_parsed = True
                     yield head
                     if not speak(head.intent):
                         return

@@ -101,9 +101,13 @@ class Dialogue:
         intent, slots = fast if fast is not None else ("other", {})
         llm_reply: list[str] = []
         if fast is None:
-            async for item in self.conversation.plan(text, self.flow.speaks_llm_reply):
+
+            def speak(planned: str) -> bool:
+                return self.flow.speaks_llm_reply(self.flow.refine(planned, text))
+
+            async for item in self.conversation.plan(text, speak):
                 if isinstance(item, Head):
-                    intent, slots = item.intent, item.slots
+                    intent, slots = self.flow.refine(item.intent, text), item.slots
                 elif isinstance(item, Clause):
                     llm_reply.append(item.text)
                     self._say(turn, item.text, first_ms=None)
@@ -130,7 +134,12 @@ class Dialogue:
         reply = " ".join(turn.spoken) + (" —" if turn.interrupted else "")
         self.intents.append(outcome.intent)
         self.conversation.remember(text, outcome.intent, slots, reply)
-        plan = {"intent": outcome.intent, "slots": slots, "decided_without_llm": fast is not None}
+        plan = {
+            "intent": outcome.intent,
+            "slots": slots,
+            "decided_without_llm": fast is not None,
+            "parsed": fast is not None or self.conversation.last_plan_parsed,
+        }
         turn.outputs.put_nowait(Finished(reply, outcome.intent, plan, after=outcome.after, expect=outcome.expect))
 
     def _first(self, turn: _Turn, ms: float | None = None) -> None:

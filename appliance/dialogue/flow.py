@@ -31,6 +31,29 @@ _YES = re.compile(
     re.I,
 )
 _NO = re.compile(r"^\W*(no|nope|nah|not really|don't|do not|wait|hold on|cancel that|never mind|actually no)\b", re.I)
+# Plain phrases that say what the caller wants better than a small model's guess between chat intents.
+_CUES = (
+    (
+        "message",
+        re.compile(
+            r"\b(call me back|call back|ring me back|get back to me|leave (a|him|her|them) (message|note)"
+            r"|take a message|pass (on )?(a )?message)\b",
+            re.I,
+        ),
+    ),
+    (
+        "person",
+        re.compile(
+            r"\b(speak|talk) (to|with) (a |an |the )?(real |actual )?"
+            r"(person|human|someone|somebody|owner|manager|staff)\b|\bhuman being\b",
+            re.I,
+        ),
+    ),
+    ("lead", re.compile(r"\b(getting|get|want|need|like|after) (a |some )?(rough )?(quote|quotes|estimate)\b", re.I)),
+    ("cancel", re.compile(r"\bcancel (my|the|our) (appointment|booking|visit|job)\b", re.I)),
+    ("reschedule", re.compile(r"\b(reschedule|move|change) (my|the|our) (appointment|booking|visit)\b", re.I)),
+    ("wrong_number", re.compile(r"\b(wrong number|dialled the wrong|dialed the wrong)\b", re.I)),
+)
 _FIRST = re.compile(r"\b(first|earlier|earliest|former)\b", re.I)
 _SECOND = re.compile(r"\b(second|later|latter|other one)\b", re.I)
 _TASKS = {"booking", "reschedule", "cancel", "lead", "message"}
@@ -101,6 +124,15 @@ class Flow:
                 return state.task, {}
         return None
 
+    def refine(self, intent: str, text: str) -> str:
+        """A chat intent ("question", "other", "yes", "no") overruled by an unmistakable phrase for a task."""
+        if intent not in _CHAT or self.state.stage == "confirm":
+            return intent
+        for cued, pattern in _CUES:
+            if pattern.search(text):
+                return cued
+        return intent
+
     def speaks_llm_reply(self, intent: str) -> bool:
         """Whether the LLM's own reply is spoken this turn (so it is worth generating)."""
         if intent == "question" and self._retrieval:
@@ -119,6 +151,9 @@ class Flow:
             return await self._emergency_alert(text, run_tool)
         if intent == "escalate":
             return self._offer_person()
+        if state.stage == "collect" and intent not in ("emergency", "goodbye") and self._gives_pending(slots, text):
+            # The caller is answering what we asked ("Dev Patel" is a name, not a request for a person).
+            return await self._collect(slots, text, run_tool)
         if intent == "person":
             return await self._transfer(run_tool)
         if intent == "wrong_number":
@@ -220,9 +255,7 @@ class Flow:
         if state.task == "booking" and "service" not in values:
             if len(self.tenant.services) == 1:
                 values["service"] = self.tenant.services[0]
-            elif found := match_service(
-                slots.get("service") or (text if asking == "service" else ""), self.tenant.services
-            ):
+            elif found := match_service(slots.get("service") or text, self.tenant.services):
                 values["service"] = found
             elif asking == "service":
                 bad = "service"

@@ -16,7 +16,7 @@ from kb.errors import SourceError
 from kb.fusion import Hit
 from kb.jobs import IngestJob
 from kb.suggest import ServiceSuggestion
-from web.api.auth import cli_token_guard
+from web.auth.policy import Permission
 
 
 class WebsiteRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -27,15 +27,14 @@ class WebsiteRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class KnowledgeController(Controller):
     path = "/api/v1/kb"
-    guards = [cli_token_guard]
     tags = ["knowledge"]
 
-    @get("/{tenant_id:str}", sync_to_thread=True)
+    @get("/{tenant_id:str}", permission=Permission.KNOWLEDGE_READ, sync_to_thread=True)
     def summary(self, runtime: Runtime, tenant_id: str) -> KnowledgeSummary:
         """The tenant's mode (inline or retrieval), size and sources, with what each one skipped."""
         return runtime.kb.summary(tenant_id)
 
-    @post("/{tenant_id:str}/websites", status_code=HTTP_202_ACCEPTED)
+    @post("/{tenant_id:str}/websites", permission=Permission.KNOWLEDGE_WRITE, status_code=HTTP_202_ACCEPTED)
     async def add_website(self, runtime: Runtime, tenant_id: str, data: WebsiteRequest) -> IngestJob:
         """Crawl a website (same site only, robots.txt obeyed) as one source; watch the returned job."""
         runtime.tenants.get(tenant_id)
@@ -48,7 +47,12 @@ class KnowledgeController(Controller):
             ),
         )
 
-    @put("/{tenant_id:str}/files/{name:str}", status_code=HTTP_202_ACCEPTED, request_max_body_size=None)
+    @put(
+        "/{tenant_id:str}/files/{name:str}",
+        permission=Permission.KNOWLEDGE_WRITE,
+        status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=None,
+    )
     async def add_file(self, runtime: Runtime, tenant_id: str, name: str, request: Request) -> IngestJob:  # type: ignore[type-arg]
         """Add a PDF, HTML, text or Markdown file, sent as the request body; watch the returned job."""
         runtime.tenants.get(tenant_id)
@@ -64,19 +68,19 @@ class KnowledgeController(Controller):
             tenant_id, name, lambda report: kb.add_file(tenant_id, name, data, progress=report, actor="api")
         )
 
-    @post("/{tenant_id:str}/faq", status_code=HTTP_202_ACCEPTED)
+    @post("/{tenant_id:str}/faq", permission=Permission.KNOWLEDGE_WRITE, status_code=HTTP_202_ACCEPTED)
     async def add_faq(self, runtime: Runtime, tenant_id: str) -> IngestJob:
         """Add (or refresh) the FAQ text of the tenant file as a searchable source."""
         runtime.tenants.get(tenant_id)
         kb = runtime.kb
         return kb.jobs.start(tenant_id, "faq", lambda report: kb.add_faq(tenant_id, progress=report, actor="api"))
 
-    @get("/jobs/{job_id:str}", sync_to_thread=False)
-    def job(self, runtime: Runtime, job_id: str) -> IngestJob:
+    @get("/{tenant_id:str}/jobs/{job_id:str}", permission=Permission.KNOWLEDGE_READ, sync_to_thread=False)
+    def job(self, runtime: Runtime, tenant_id: str, job_id: str) -> IngestJob:
         """An ingest's progress, and its result or error once finished."""
-        return runtime.kb.jobs.get(job_id)
+        return runtime.kb.jobs.get(job_id, tenant_id)
 
-    @get("/{tenant_id:str}/search")
+    @get("/{tenant_id:str}/search", permission=Permission.KNOWLEDGE_READ)
     async def search(
         self,
         runtime: Runtime,
@@ -88,14 +92,14 @@ class KnowledgeController(Controller):
         runtime.tenants.get(tenant_id)
         return await runtime.kb.hits(tenant_id, q, limit)
 
-    @delete("/{tenant_id:str}/sources")
+    @delete("/{tenant_id:str}/sources", permission=Permission.KNOWLEDGE_WRITE)
     async def remove(
         self, runtime: Runtime, tenant_id: str, source: Annotated[str, Parameter(description="As listed")]
     ) -> None:
         """Remove a source and its chunks."""
         await runtime.kb.remove(tenant_id, source, actor="api")
 
-    @post("/{tenant_id:str}/service-suggestions")
+    @post("/{tenant_id:str}/service-suggestions", permission=Permission.KNOWLEDGE_WRITE)
     async def suggest(self, runtime: Runtime, tenant_id: str) -> list[ServiceSuggestion]:
         """Bookable services proposed by the LLM from the knowledge; save the accepted ones in the tenant."""
         return await runtime.kb.suggest_services(tenant_id)

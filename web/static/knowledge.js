@@ -60,7 +60,7 @@ document.addEventListener("DOMContentLoaded", () => {
 
   async function follow(job, track, from) {
     for (;;) {
-      job = await api("GET", `/api/v1/kb/jobs/${job.id}`);
+      job = await api("GET", `${base}/jobs/${job.id}`);
       const p = job.progress;
       if (job.state === "done") return track.done(true, `done: ${job.result ? job.result.chunks + " chunks" : ""}`);
       if (job.state === "failed") return track.done(false, job.error || "failed");

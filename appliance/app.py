@@ -61,6 +61,8 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
         middleware=[IdentityMiddleware()],
         template_config=template_config(),
         lifespan=[lifespan],
+        # Logging is ours (appliance/logs.py): Litestar would otherwise install its own format over it.
+        logging_config=None,
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="Appliance API",

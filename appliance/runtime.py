@@ -59,6 +59,7 @@ class Runtime:
         return runtime
 
     def close(self) -> None:
+        self.models.close()
         self.store.close()
 
     def call_models(self) -> Models:

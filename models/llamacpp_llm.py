@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 _DONE = object()
 _TEMPERATURE = 0.2
+_EVAL_STEP = 128
 
 
 class LlamaCppLlm:
@@ -78,6 +79,7 @@ class LlamaCppLlm:
         self.name = path.stem
         self.context = context
         self._foreground = foreground or Foreground()
+        self._closing = False
         # llama.cpp's context is one mutable state: every use goes through this one thread, in order.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
 
@@ -128,7 +130,10 @@ class LlamaCppLlm:
             stop.set()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        """Stop: work in progress ends at its next step (a prompt is evaluated in short steps for this), work
+        not started is dropped."""
+        self._closing = True
+        self._executor.shutdown(wait=True, cancel_futures=True)
         self._llm.close()
 
     def _tokens(self, messages: Sequence[ChatMessage], generation_prompt: bool) -> npt.NDArray[np.intc]:
@@ -173,7 +178,7 @@ class LlamaCppLlm:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         end = set(self._end_tokens)
         for _ in range(max_tokens):
-            if stop.is_set():
+            if stop.is_set() or self._closing:
                 return
             logits = np.ctypeslib.as_array(
                 llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1), shape=(self._n_vocab,)
@@ -212,7 +217,12 @@ class LlamaCppLlm:
             llm.n_tokens = len(state.tokens)
         # At least the last token is evaluated again, so its logits are fresh for sampling.
         llm.n_tokens = min(live, len(tokens) - 1)
-        llm.eval(tokens[llm.n_tokens :].tolist())
+        todo = tokens[llm.n_tokens :].tolist()
+        # In steps, so that a long cold prompt (20 s on two cores) does not hold up shutting down.
+        for start in range(0, len(todo), _EVAL_STEP):
+            if self._closing:
+                raise ModelError("the LLM is shutting down")
+            llm.eval(todo[start : start + _EVAL_STEP])
 
     def _save(self) -> None:
         ctx = self._llm._ctx.ctx

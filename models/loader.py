@@ -73,6 +73,13 @@ class ModelSet:
         for role in roles:
             await asyncio.to_thread(self._get, role)
 
+    def close(self) -> None:
+        """Release the models that have a ``close`` (the LLM stops what it is doing first)."""
+        for slot in self._slots.values():
+            close = getattr(slot.instance, "close", None)
+            if callable(close):
+                close()
+
     def status(self) -> list[ModelStatus]:
         return [slot.status for slot in self._slots.values()]
 

@@ -15,10 +15,12 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from appliance.runtime import Runtime
 from models.errors import ModelError
+from sip.startup import sip_service
 from web.api import errors
 from web.api.calls import CallController
 from web.api.deps import provide_runtime
 from web.api.health import healthz
+from web.api.sip import SipController
 from web.api.tenants import TenantController
 
 log = logging.getLogger("appliance.app")
@@ -28,20 +30,28 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         task = asyncio.create_task(_warm_up(runtime)) if load_models else None
+        telephony = sip_service(runtime)
+        if telephony is not None:
+            await telephony.start()
+            runtime.telephony = telephony
         try:
             yield
         finally:
+            if telephony is not None:
+                await telephony.stop()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
     return Litestar(
-        route_handlers=[healthz, TenantController, CallController],
+        route_handlers=[healthz, TenantController, CallController, SipController],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         state=State({"runtime": runtime, "cli_token": cli_token}),
         lifespan=[lifespan],
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        # Logging is set up by appliance.logs; Litestar's default would replace its handlers (and the log file).
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="Appliance API",
             version="1",

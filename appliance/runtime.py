@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from appliance.calls.events import CallEnded, Event
 from appliance.calls.records import CallRecord
 from appliance.calls.session import CallSession, Models
 from appliance.dialogue.conversation import opening
@@ -13,7 +14,9 @@ from appliance.settings import Settings
 from appliance.store.calls import CallRepository
 from appliance.store.database import Store, new_id, utcnow
 from appliance.store.tenants import TenantRepository
+from appliance.tenants.routing import route, variants
 from models.loader import ModelSet
+from sip.interfaces import Telephony
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,8 @@ class Runtime:
         self.tenants = TenantRepository(store)
         self.calls = CallRepository(store)
         self.knowledge: Knowledge | None = None  # set when the knowledge base is available
+        self.telephony: Telephony | None = None  # set while SIP runs (appliance serve)
+        self.live: dict[str, CallSession] = {}  # calls in progress, on every channel
         self.started_at: datetime = utcnow()
 
     @classmethod
@@ -46,7 +51,8 @@ class Runtime:
     def new_call(
         self, tenant_id: str, *, channel: str, caller: str | None, callee: str | None, rate: int
     ) -> CallSession:
-        tenant = self.tenants.get(tenant_id)
+        routing = route(self.tenants.get(tenant_id), utcnow())
+        tenant = routing.tenant
         call = CallRecord(
             id=new_id("call"),
             tenant_id=tenant.id,
@@ -55,8 +61,9 @@ class Runtime:
             caller=caller,
             callee=callee,
             started_at=utcnow(),
+            meta={"after_hours": True} if routing.after_hours else {},
         )
-        return CallSession(
+        session = CallSession(
             call=call,
             tenant=tenant,
             models=self.call_models(),
@@ -64,7 +71,22 @@ class Runtime:
             rate=rate,
             calls=self.calls,
         )
+        self.live[call.id] = session
+        session.subscribe(_Forget(self.live, call.id))
+        return session
 
     async def warm_tenant(self, tenant_id: str) -> None:
-        """Evaluate a tenant's system prompt ahead of its first call."""
-        await self.models.llm().prefill(opening(self.tenants.get(tenant_id)))
+        """Evaluate a tenant's system prompt (in hours and after hours) ahead of its first call."""
+        for tenant in variants(self.tenants.get(tenant_id)):
+            await self.models.llm().prefill(opening(tenant))
+
+
+class _Forget:
+    """Takes a call off the list of live calls when it ends."""
+
+    def __init__(self, live: dict[str, CallSession], call_id: str) -> None:
+        self._live, self._call_id = live, call_id
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, CallEnded):
+            self._live.pop(self._call_id, None)

@@ -17,6 +17,7 @@ import msgspec
 
 from appliance.errors import SettingsError
 from models.config import ModelSettings
+from sip.settings import SipSettings, sip_problems
 
 ENV_PREFIX = "APPLIANCE_"
 DEFAULT_SETTINGS_FILE = "appliance.toml"
@@ -43,6 +44,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     models: ModelSettings = msgspec.field(default_factory=ModelSettings)
     calls: CallSettings = msgspec.field(default_factory=CallSettings)
+    sip: SipSettings = msgspec.field(default_factory=SipSettings)
 
     @property
     def data_path(self) -> Path:
@@ -152,3 +154,6 @@ def _check_ranges(settings: Settings) -> None:
     for ok, message in checks:
         if not ok:
             raise SettingsError(f"settings: {message}")
+    problems = sip_problems(settings.sip)
+    if problems:
+        raise SettingsError("settings: " + "; ".join(problems))

@@ -22,6 +22,8 @@ from appliance.server_file import ServerFile, read_server_file
 from appliance.settings import Settings
 from appliance.store.tenants import TenantSummary
 from appliance.tenants.document import TenantDocument
+from sip.startup import idle_status, off_reason
+from sip.status import SipStatus
 
 
 class Backend(Protocol):
@@ -32,6 +34,8 @@ class Backend(Protocol):
     def list_tenants(self) -> list[TenantSummary]: ...
 
     def simulate(self, request: SimulationRequest) -> SimulationReport: ...
+
+    def sip_status(self) -> SipStatus: ...
 
     def close(self) -> None: ...
 
@@ -73,6 +77,14 @@ class LocalBackend:
     def simulate(self, request: SimulationRequest) -> SimulationReport:
         return asyncio.run(run_simulation(self._runtime, request))
 
+    def sip_status(self) -> SipStatus:
+        settings = self._runtime.settings.sip
+        return idle_status(
+            settings,
+            "not running",
+            off_reason(settings) or "appliance serve is not running; trunks register only while it runs",
+        )
+
     def close(self) -> None:
         self._runtime.close()
 
@@ -103,6 +115,9 @@ class RemoteBackend:
     def simulate(self, request: SimulationRequest) -> SimulationReport:
         body = self._request("POST", "/api/v1/calls/simulate", json=msgspec.to_builtins(request))
         return msgspec.convert(body, SimulationReport)
+
+    def sip_status(self) -> SipStatus:
+        return msgspec.convert(self._request("GET", "/api/v1/sip/status"), SipStatus)
 
     def close(self) -> None:
         self._client.close()

@@ -273,17 +273,18 @@ class PjEngine:
 
 
 class _PjLog(pj.LogWriter):  # type: ignore[misc]
-    """pjsua2's own log lines, into the appliance's log (they can come from any of its threads)."""
-
-    _LEVELS = {0: logging.ERROR, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
+    """pjsua2's own log lines, into the appliance's log (they can come from any of its threads). One level
+    down: what pjsua2 calls an error (a failed registration, a refused call) is reported by the service, with
+    what to do about it, at the level it deserves."""
 
     def write(self, entry: Any) -> None:
         text = str(entry.msg).strip()
         if text:
-            _pj_log.log(self._LEVELS.get(entry.level, logging.DEBUG), "%s", text)
+            _pj_log.log(_PJ_LEVELS.get(entry.level, logging.DEBUG), "%s", text)
 
 
 _pj_log = logging.getLogger("sip.pjsua2")
+_PJ_LEVELS = {0: logging.WARNING, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}
 
 
 def _op(code: int, reason: str = "") -> Any:

@@ -50,7 +50,10 @@ class TenantRepository:
                     [doc.id, doc.name, doc.timezone, document, now, now],
                 )
             self._store.execute("DELETE FROM phone_numbers WHERE tenant_id = ?", [doc.id])
-            self._store.executemany("INSERT INTO phone_numbers VALUES (?, ?, ?)", [(n, doc.id, now) for n in numbers])
+            if numbers:  # a tenant may have none yet (browser calls only)
+                self._store.executemany(
+                    "INSERT INTO phone_numbers VALUES (?, ?, ?)", [(n, doc.id, now) for n in numbers]
+                )
             self._store.execute("DELETE FROM assistants WHERE tenant_id = ?", [doc.id])
             a = doc.assistant
             self._store.execute(

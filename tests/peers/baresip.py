@@ -141,9 +141,9 @@ class Baresip:
                     raise AssertionError(f"baresip {self.user}: no {event} in {timeout} s (saw {seen})")
                 self._cond.wait(left)
 
-    async def event(self, event: str, timeout: float = 30.0, after: int = 0) -> dict[str, Any]:
+    async def event(self, event: str, within_s: float = 30.0, after: int = 0) -> dict[str, Any]:
         """``wait`` for async tests: the event loop (and the appliance in it) keeps running meanwhile."""
-        return await asyncio.to_thread(self.wait, event, timeout, after)
+        return await asyncio.to_thread(self.wait, event, within_s, after)
 
     def has(self, event: str) -> bool:
         with self._cond:

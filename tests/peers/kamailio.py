@@ -73,7 +73,7 @@ request_route {{
     }}
     if (is_method("INVITE")) {{ record_route(); }}
     if ($sht(humans=>$rU) != $null) {{
-        $du = $sht(humans=>$rU);
+        $ru = $sht(humans=>$rU);
         t_relay();
         exit;
     }}
@@ -129,7 +129,7 @@ class Kamailio:
     users: dict[str, str]  # trunk account -> password
     ruri_dids: dict[str, str] = field(default_factory=dict)  # DID -> trunk account
     to_dids: dict[str, str] = field(default_factory=dict)
-    humans: dict[str, str] = field(default_factory=dict)  # number -> "sip:127.0.0.1:PORT"
+    humans: dict[str, str] = field(default_factory=dict)  # number -> "sip:user@127.0.0.1:PORT"
     proc: subprocess.Popen[bytes] | None = None
 
     @property

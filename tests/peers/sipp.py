@@ -85,7 +85,7 @@ def _in_dialog(method: str, cseq: int, caller: str, extra: str = "", body: str =
         retrans=' retrans="500"' if retrans else "",
         headers=_headers(caller, True),
         cseq=cseq,
-        cseq_method="INVITE" if method == "ACK" else method,
+        cseq_method=method,
         extra=extra,
         body=f"\n{body}" if body else "",
     )
@@ -97,11 +97,13 @@ def call_scenario(
     audio: Path | None = None,
     audio_after_ms: int = 0,
     dtmf: list[Dtmf] | None = None,
+    refuse_refer: bool = False,
     hold_ms: int = 3000,
-    hangup: bool = True,
+    far_end_hangs_up: bool = False,
 ) -> str:
     """INVITE, 200, ACK; then the audio (a raw mu-law file), keys, a wait, and BYE (unless the far end hangs up
-    first, which ends the scenario as well)."""
+    first, which ends the scenario as well). With ``far_end_hangs_up`` the far end must send the BYE within
+    ``hold_ms``. With ``refuse_refer`` a REFER must come, and is answered 405 Method Not Allowed."""
     steps = [_INVITE.format(headers=_headers(caller, False))]
     steps.append('  <recv response="200" rtd="true" rrs="true"/>\n')
     steps.append(_in_dialog("ACK", 1, caller, retrans=False))
@@ -120,6 +122,7 @@ def call_scenario(
                     caller,
                     extra="Content-Type: application/dtmf-relay\n",
                     body=f"Signal={key.digit}\r\nDuration=160\r\n",
+                    retrans=False,  # a late 200 and a retransmission's 200 would both arrive
                 )
             )
             steps.append('  <recv response="200"/>\n')
@@ -128,12 +131,18 @@ def call_scenario(
             name = {"*": "star", "#": "pound"}.get(key.digit, key.digit)
             pcap = f"/usr/share/sip-tester/dtmf_2833_{name}.pcap"
             steps.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n')
+    if refuse_refer:
+        steps.append('  <recv request="REFER" timeout="120000"/>\n')
+        steps.append(_BYE_OK.replace("200 OK", "405 Method Not Allowed"))
+    if far_end_hangs_up:
+        steps.append(f'  <recv request="BYE" timeout="{hold_ms}"/>\n')
+        steps.append(_BYE_OK)
+        return _scenario(steps)
     steps.append(f'  <recv request="BYE" timeout="{hold_ms}" ontimeout="hangup"/>\n')
     steps.append(_BYE_OK)
     steps.append('  <nop next="end"/>\n  <label id="hangup"/>\n')
-    if hangup:
-        steps.append(_in_dialog("BYE", cseq, caller))
-        steps.append('  <recv response="200"/>\n')
+    steps.append(_in_dialog("BYE", cseq, caller))
+    steps.append('  <recv response="200"/>\n')
     steps.append('  <label id="end"/>\n')
     return _scenario(steps)
 
@@ -143,7 +152,9 @@ def refused_scenario(code: int, caller: str = "+15551230000") -> str:
     steps = [_INVITE.format(headers=_headers(caller, False))]
     steps.append(f'  <recv response="{code}" rtd="true"/>\n')
     steps.append(
-        _in_dialog("ACK", 1, caller, retrans=False).replace("ACK [next_url]", "ACK sip:[service]@[remote_ip]:[remote_port]")
+        _in_dialog("ACK", 1, caller, retrans=False).replace(
+            "ACK [next_url]", "ACK sip:[service]@[remote_ip]:[remote_port]"
+        )
     )
     return _scenario(steps)
 
@@ -211,6 +222,7 @@ def run_sipp(
         "-rtt_freq",
         "1",
         "-trace_err",
+        "-trace_msg",
         "-nostdin",
         "-timeout",
         f"{int(timeout_s)}s",

@@ -52,7 +52,7 @@ def trunk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trunk]:
         users={TRUNK_USER: TRUNK_PASSWORD, SPARE_USER: "the spare's real password"},
         ruri_dids={TORONTO_DID: TRUNK_USER, UNOWNED_DID: TRUNK_USER},
         to_dids={BERLIN_DID: TRUNK_USER},
-        humans={HUMAN_NUMBER: f"sip:127.0.0.1:{human_port}"},
+        humans={HUMAN_NUMBER: f"sip:frontdesk@127.0.0.1:{human_port}"},
     )
     kamailio.start()
     yield Trunk(kamailio, human_port)
@@ -103,13 +103,13 @@ async def phone(
     await service.stop()
 
 
-async def until(check: object, timeout: float, what: str) -> None:
+async def until(check: object, within_s: float, what: str) -> None:
     """Wait (without blocking the loop) until ``check()`` is true."""
     assert callable(check)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within_s
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting until {what}")
+            raise AssertionError(f"timed out after {within_s} s waiting until {what}")
         await asyncio.sleep(0.1)
 
 

@@ -7,6 +7,11 @@ BERLIN_DID = "+493055501234"  # delivered only in the To header
 UNOWNED_DID = "+15559990000"  # the trunk routes it to the box, but no tenant owns it
 HUMAN_NUMBER = "+14165550100"  # the front desk the vet clinic transfers to
 
+VET_AFTER_HOURS = (
+    "Hello, Maple Grove Veterinary Clinic. We're closed right now; "
+    "I'm the clinic's AI assistant and can take a message."
+)
+
 VET = f"""
 id = "maple-vet"
 name = "Maple Grove Veterinary Clinic"
@@ -42,7 +47,7 @@ number = "{HUMAN_NUMBER}"
 dtmf_digit = "0"
 
 [telephony]
-after_hours_greeting = "Hello, Maple Grove Veterinary Clinic. We're closed right now; I'm the clinic's AI assistant and can take a message."
+after_hours_greeting = "{VET_AFTER_HOURS}"
 recording = true
 when_busy = "message"
 busy_message = "Sorry, all of our lines are busy. Please call Maple Grove again in a few minutes. Goodbye."

@@ -15,6 +15,7 @@ from typing import Protocol
 import httpx
 import msgspec
 
+from appliance.calls.records import CallRecord
 from appliance.calls.simulate import SimulationReport, SimulationRequest, run_simulation
 from appliance.errors import ApplianceError, NotFoundError
 from appliance.runtime import Runtime
@@ -36,6 +37,8 @@ class Backend(Protocol):
     def simulate(self, request: SimulationRequest) -> SimulationReport: ...
 
     def sip_status(self) -> SipStatus: ...
+
+    def recent_calls(self, tenant: str | None, limit: int) -> list[CallRecord]: ...
 
     def close(self) -> None: ...
 
@@ -76,6 +79,9 @@ class LocalBackend:
 
     def simulate(self, request: SimulationRequest) -> SimulationReport:
         return asyncio.run(run_simulation(self._runtime, request))
+
+    def recent_calls(self, tenant: str | None, limit: int) -> list[CallRecord]:
+        return self._runtime.calls.recent(tenant, limit)
 
     def sip_status(self) -> SipStatus:
         settings = self._runtime.settings.sip
@@ -118,6 +124,10 @@ class RemoteBackend:
 
     def sip_status(self) -> SipStatus:
         return msgspec.convert(self._request("GET", "/api/v1/sip/status"), SipStatus)
+
+    def recent_calls(self, tenant: str | None, limit: int) -> list[CallRecord]:
+        params: dict[str, str | int] = {"limit": limit} | ({"tenant": tenant} if tenant else {})
+        return msgspec.convert(self._request("GET", "/api/v1/calls", params=params), list[CallRecord])
 
     def close(self) -> None:
         self._client.close()

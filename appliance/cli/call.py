@@ -34,7 +34,42 @@ class _OrderedTurns(click.Command):
 
 @click.group()
 def call() -> None:
-    """Calls: simulate one."""
+    """Calls: simulate one, list the latest."""
+
+
+@call.command("list")
+@click.option("--tenant", default=None, help="Only this tenant's calls.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="How many.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_obj
+def list_calls(obj: CliContext, tenant: str | None, limit: int, as_json: bool) -> None:
+    """The latest calls, newest first, with their phone-line details (SIP Call-ID, codec, hangup, transfer)."""
+    backend = obj.backend()
+    try:
+        calls = backend.recent_calls(tenant, limit)
+    finally:
+        backend.close()
+    if as_json:
+        click.echo(msgspec.json.encode(calls).decode())
+        return
+    for record in calls:
+        seconds = f"{record.duration_s:.0f} s" if record.duration_s is not None else "live"
+        click.echo(
+            f"{record.started_at:%Y-%m-%d %H:%M:%S}  {record.tenant_id}  {record.channel}  "
+            f"{record.caller or '?'} -> {record.callee or '?'}  {seconds}  {record.outcome or record.status}"
+        )
+        details = [f"ended: {record.end_reason}"] if record.end_reason else []
+        sip = record.meta.get("sip") or {}
+        details += [
+            f"{label} {sip[key]}"
+            for label, key in (("call-id", "call_id"), ("codec", "codec"), ("hangup", "hangup_cause"))
+            if sip.get(key)
+        ]
+        transfer = sip.get("transfer") or {}
+        if transfer.get("target"):
+            details.append(f"transfer to {transfer['target']}: {transfer.get('result', transfer.get('status', ''))}")
+        if details:
+            click.echo("    " + "; ".join(details))
 
 
 @call.command("simulate", cls=_OrderedTurns)

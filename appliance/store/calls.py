@@ -124,6 +124,18 @@ class CallRepository:
         row["meta"] = msgspec.json.decode(row["meta"]) if row["meta"] else {}
         return msgspec.convert(row, CallRecord)
 
+    def recent(self, tenant_id: str | None = None, limit: int = 50) -> list[CallRecord]:
+        """The latest calls, newest first, for one tenant or all."""
+        where = "WHERE tenant_id = ? " if tenant_id else ""
+        rows = self._store.dicts(
+            f"SELECT * FROM calls {where}ORDER BY started_at DESC LIMIT ?",
+            [tenant_id, limit] if tenant_id else [limit],
+        )
+        for row in rows:
+            row.pop("recording", None)
+            row["meta"] = msgspec.json.decode(row["meta"]) if row["meta"] else {}
+        return [msgspec.convert(row, CallRecord) for row in rows]
+
     def turns(self, call_id: str) -> list[TurnRecord]:
         rows = self._store.dicts("SELECT * FROM turns WHERE call_id = ? ORDER BY idx", [call_id])
         tools = self._store.dicts(

@@ -15,6 +15,7 @@ import asyncio
 import collections
 import concurrent.futures
 import contextlib
+import dataclasses
 import itertools
 import logging
 import socket
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 from appliance.errors import ApplianceError
-from sip.events import SipEvent
+from sip.events import Decision, Offered, SipEvent
 from sip.media import MediaQueues
 from sip.pjobjects import PjCall, TrunkAccount
 from sip.settings import TrunkSettings
@@ -58,9 +59,16 @@ class EngineConfig:
 
 
 class PjEngine:
-    def __init__(self, config: EngineConfig, on_event: Callable[[SipEvent], None]) -> None:
+    def __init__(
+        self,
+        config: EngineConfig,
+        on_event: Callable[[SipEvent], None],
+        decide: Callable[[Offered], Decision],
+    ) -> None:
+        """``decide`` runs on the pump for each new call: answering must not wait for a busy event loop."""
         self._config = config
         self._on_event = on_event
+        self._decide = decide
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._jobs: collections.deque[tuple[Callable[[], Any], concurrent.futures.Future[Any]]] = collections.deque()
@@ -68,6 +76,7 @@ class PjEngine:
         self._ep: Any = None
         self._log_writer: Any = None
         self._calls: dict[int, PjCall] = {}
+        self._answered: set[int] = set()  # calls answered for a conversation (not busy messages), until they end
         self._accounts: dict[str, TrunkAccount] = {}
         self._retired: list[Any] = []  # pjsua2 objects to delete on the pump, after the callback that retired them
         self._handles = itertools.count(1)
@@ -132,12 +141,35 @@ class PjEngine:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._on_event, event)
 
+    @property
+    def conversations(self) -> int:
+        """Calls answered for a conversation and not yet ended (read on the pump)."""
+        return len(self._answered)
+
+    def admit(self, call: PjCall, offer: Offered) -> None:
+        try:
+            decision = self._decide(offer)
+        except Exception as exc:  # the call is refused; the pump, and every other call, goes on
+            log.exception("could not decide what to do with a call")
+            decision = Decision(500, f"internal error: {exc}")
+        try:
+            if decision.code == 200 and decision.queues is not None:
+                call.attach(decision.queues, self._config.clock_rate)
+                call.answer(_op(200))
+                self._answered.add(call.handle)
+            elif decision.code >= 300:
+                call.answer(_op(decision.code))
+        except pj.Error as exc:
+            decision = dataclasses.replace(decision, code=500, reason=f"could not answer: {_describe(exc)}")
+        self.emit(dataclasses.replace(offer, decision=decision))
+
     def adopt(self, call: PjCall) -> int:
         handle = next(self._handles)
         self._calls[handle] = call
         return handle
 
     def forget(self, handle: int) -> None:
+        self._answered.discard(handle)
         call = self._calls.pop(handle, None)
         if call is not None:
             self._retired.append(call)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sip.media import MediaQueues
+
 
 @dataclass(frozen=True, slots=True)
 class Registration:
@@ -11,6 +13,17 @@ class Registration:
     code: int
     reason: str
     expires: int  # seconds granted; 0 after an unregistration or a failure
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What was done with a new call, on the SIP stack's thread, before the event loop heard of it."""
+
+    code: int  # 200: answered; 404, 486, 503...: refused; 0: left ringing for the event loop (a busy message)
+    reason: str
+    tenant_id: str | None = None
+    did: str | None = None
+    queues: MediaQueues | None = None  # the answered call's audio
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +37,7 @@ class Offered:
     from_uri: str
     to_uri: str
     source: str  # address:port the INVITE came from
+    decision: Decision | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ class SipLine:
         did: str,
         tenant_id: str,
         domain: str,
-        rate: int,
+        queues: MediaQueues,
         recordings: Path | None,
     ) -> None:
         self.ref = offer.handle
@@ -68,9 +68,8 @@ class SipLine:
         self._did = did
         self._tenant_id = tenant_id
         self._domain = domain
-        self._rate = rate
         self._recordings = recordings
-        self.queues = MediaQueues(rate)
+        self.queues = queues
         self.bridge: MediaBridge | None = None
         self.session: CallSession | None = None
         self._gone = asyncio.Event()
@@ -85,18 +84,14 @@ class SipLine:
     # ----- the call's life
 
     async def run(self) -> None:
-        try:
-            await self._engine.answer(self.ref, self.queues)
-        except SipError as exc:
-            self.log.warning("could not answer the call; the caller may have hung up", error=str(exc))
-            return
+        """The call was answered on the SIP stack's thread; from here on it is the assistant's."""
         try:
             session = self._runtime.new_call(
                 self._tenant_id,
                 channel="sip",
                 caller=user_of(self._offer.from_uri) or None,
                 callee=self._did,
-                rate=self._rate,
+                rate=self.queues.rate,
             )
         except ApplianceError as exc:
             self.log.error("could not start the call; hanging up", error=str(exc))
@@ -108,7 +103,7 @@ class SipLine:
         recording = None
         if session.tenant.telephony.recording and self._recordings is not None:
             path = self._recordings / session.call.tenant_id / f"{session.call.started_at:%Y-%m-%d}"
-            recording = StereoRecording(path / f"{session.call.id}.wav", self._rate, self.log)
+            recording = StereoRecording(path / f"{session.call.id}.wav", self.queues.rate, self.log)
         self.bridge = MediaBridge(self.queues, session.playout, session.feed, recording)
         session.subscribe(self)
         await session.start()

@@ -7,7 +7,6 @@ fifty times a second per call, and only touch a deque (see ``sip.media``).
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Protocol
 
 import pjsua2 as pj
@@ -16,13 +15,15 @@ from sip.events import Digit, Ended, MediaReady, Offered, Registration, SipEvent
 from sip.frames import read_bytes
 from sip.media import MediaQueues
 
-log = logging.getLogger(__name__)
-
 
 class Host(Protocol):
     """What the objects need from the engine that owns them."""
 
     def emit(self, event: SipEvent) -> None: ...
+
+    def admit(self, call: PjCall, offer: Offered) -> None:
+        """Decide what to do with a new call, do it, and tell the event loop."""
+        ...
 
     def adopt(self, call: PjCall) -> int: ...
 
@@ -113,14 +114,13 @@ class TrunkAccount(pj.Account):  # type: ignore[misc]
         message: str = rdata.wholeMsg
         request_line = message.split("\r\n", 1)[0].split("\n", 1)[0]
         parts = request_line.split()
-        self._host.emit(
-            Offered(
-                handle=call.handle,
-                trunk=self.name,
-                call_id=info.callIdString,
-                request_uri=parts[1] if len(parts) == 3 else "",
-                from_uri=info.remoteUri,
-                to_uri=info.localUri,
-                source=rdata.srcAddress,
-            )
+        offer = Offered(
+            handle=call.handle,
+            trunk=self.name,
+            call_id=info.callIdString,
+            request_uri=parts[1] if len(parts) == 3 else "",
+            from_uri=info.remoteUri,
+            to_uri=info.localUri,
+            source=rdata.srcAddress,
         )
+        self._host.admit(call, offer)

@@ -15,10 +15,10 @@ import numpy as np
 import structlog
 
 from appliance.audio import resample
-from models.catalog import Role
 from models.interfaces import Pcm16
+from sip.admission import Admission
 from sip.busy import BusyLine, missed_call, store_missed_call
-from sip.dialplan import dialled_numbers, user_of
+from sip.dialplan import user_of
 from sip.engine import EngineConfig, PjEngine, SipError
 from sip.events import Digit, Ended, MediaReady, Offered, Registration, SipEvent, TransferProgress
 from sip.line import SipLine, offer_details
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 log: structlog.stdlib.BoundLogger = structlog.get_logger("sip")
 
 _TICK_S = 0.02
-_CALL_MODELS: tuple[Role, ...] = ("vad", "stt", "llm", "tts")
 _UNREGISTER_WAIT_S = 2.0
 _STOP_CALLS_WAIT_S = 20.0
 
@@ -61,6 +60,9 @@ class SipService:
         self._settings = settings
         self._rate = rate
         self._recordings = recordings
+        self._admission = Admission(
+            runtime, max_calls=settings.max_calls, rate=rate, sip_calls=lambda: self._engine.conversations
+        )
         self._engine = PjEngine(
             EngineConfig(
                 bind=settings.bind,
@@ -73,6 +75,7 @@ class SipService:
                 max_calls=settings.max_calls,
             ),
             self._on_event,
+            self._admission.decide,
         )
         self._trunks = {
             t.name: TrunkRegistration(t, Backoff(settings.retry_min_s, settings.retry_max_s)) for t in settings.trunks
@@ -111,6 +114,7 @@ class SipService:
         if self._state != "running":
             return
         self._stopping = True
+        self._admission.stopping = True
         if self._lines:
             log.info("ending active calls before stopping", calls=len(self._lines))
         await asyncio.gather(*(line.shutdown() for line in list(self._lines.values())), return_exceptions=True)
@@ -134,7 +138,7 @@ class SipService:
             state=self._state,
             detail=self._detail,
             listen=self._engine.address or None,
-            active_calls=self._active_calls(),
+            active_calls=self._admission.active(),
             max_calls=self._settings.max_calls,
             trunks=[reg.status(now) for reg in self._trunks.values()],
         )
@@ -195,73 +199,63 @@ class SipService:
             self._on_registration(Registration(trunk, 503, str(exc), 0))
 
     def _on_offered(self, offer: Offered) -> None:
-        log.debug("INVITE", sip_call_id=offer.call_id, request_uri=offer.request_uri, to=offer.to_uri)
-        if self._stopping:
-            self._reject(offer, 503, "Service Unavailable")
-            return
-        numbers = dialled_numbers(offer.request_uri, offer.to_uri)
-        found = next(((n, t) for n in numbers if (t := self._runtime.tenants.by_number(n)) is not None), (None, None))
-        did, tenant_id = found
-        if did is None or tenant_id is None:
+        decision = offer.decision
+        assert decision is not None
+        where = {"sip_call_id": offer.call_id, "tenant": decision.tenant_id, "did": decision.did}
+        if decision.code == 200 and decision.queues is not None and decision.tenant_id and decision.did:
+            log.info("answered", caller=user_of(offer.from_uri), **where)
+            self._adopt(
+                SipLine(
+                    engine=self._engine,
+                    runtime=self._runtime,
+                    offer=offer,
+                    did=decision.did,
+                    tenant_id=decision.tenant_id,
+                    domain=self._domain(offer.trunk),
+                    queues=decision.queues,
+                    recordings=self._recordings,
+                )
+            )
+        elif decision.code in (0, 486) and decision.tenant_id and decision.did:
+            self._busy(offer, decision.tenant_id, decision.did, answered=decision.code == 0)
+        elif decision.code == 404:
             log.warning(
                 "call to a number no tenant owns; refused with 404",
-                sip_call_id=offer.call_id,
                 request_uri=offer.request_uri,
                 to=offer.to_uri,
                 caller=offer.from_uri,
+                **where,
             )
-            self._reject(offer, 404, "Not Found")
-            return
-        if not self._models_ready():
-            log.warning("call refused with 503: the models are still loading", tenant=tenant_id, did=did)
-            self._reject(offer, 503, "Service Unavailable")
-            return
-        details = offer_details(offer, did)
-        if self._active_calls() >= self._settings.max_calls:
-            self._over_limit(offer, tenant_id, did, details)
-            return
-        self._adopt(
-            SipLine(
-                engine=self._engine,
-                runtime=self._runtime,
-                offer=offer,
-                did=did,
-                tenant_id=tenant_id,
-                domain=self._domain(offer.trunk),
-                rate=self._rate,
-                recordings=self._recordings,
-            )
-        )
-        log.info("answering", sip_call_id=offer.call_id, tenant=tenant_id, did=did, caller=user_of(offer.from_uri))
+        else:
+            log.warning("call refused", code=decision.code, reason=decision.reason, **where)
 
-    def _over_limit(self, offer: Offered, tenant_id: str, did: str, details: dict[str, object]) -> None:
-        telephony = self._runtime.tenants.get(tenant_id).telephony
+    def _busy(self, offer: Offered, tenant_id: str, did: str, *, answered: bool) -> None:
+        """Every line is taken: a busy message (answered), or 486 (already sent); either way a missed call."""
         log.warning(
             "every line is busy",
             tenant=tenant_id,
             did=did,
-            active=self._active_calls(),
             limit=self._settings.max_calls,
-            action=telephony.when_busy,
+            action="message" if answered else "486 Busy Here",
         )
-        if telephony.when_busy == "message":
-            text = telephony.busy_message
-            self._adopt(
-                BusyLine(
-                    engine=self._engine,
-                    calls=self._runtime.calls,
-                    offer=offer,
-                    tenant_id=tenant_id,
-                    did=did,
-                    details=details,
-                    message=lambda: self._spoken(text),
-                    rate=self._rate,
-                )
-            )
+        details = offer_details(offer, did)
+        if not answered:
+            record = missed_call(offer, tenant_id, did, details, answered=False)
+            self._spawn(store_missed_call(self._runtime.calls, record, log))
             return
-        self._reject(offer, 486, "Busy Here")
-        record = missed_call(offer, tenant_id, did, details, answered=False)
-        self._spawn(store_missed_call(self._runtime.calls, record, log))
+        text = self._runtime.tenants.get(tenant_id).telephony.busy_message
+        self._adopt(
+            BusyLine(
+                engine=self._engine,
+                calls=self._runtime.calls,
+                offer=offer,
+                tenant_id=tenant_id,
+                did=did,
+                details=details,
+                message=lambda: self._spoken(text),
+                rate=self._rate,
+            )
+        )
 
     # ----- internals
 
@@ -269,13 +263,6 @@ class SipService:
         self._lines[line.ref] = line
         task = self._spawn(line.run())
         task.add_done_callback(lambda _: self._lines.pop(line.ref, None))
-
-    def _reject(self, offer: Offered, code: int, reason: str) -> None:
-        async def reject() -> None:
-            with contextlib.suppress(SipError):
-                await self._engine.reject(offer.handle, code, reason)
-
-        self._spawn(reject())
 
     def _spawn(self, coro: object) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.create_task(coro)  # type: ignore[arg-type]
@@ -288,14 +275,6 @@ class SipService:
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             log.error("a SIP task failed", task=task.get_name(), error=repr(exc), exc_info=exc)
-
-    def _active_calls(self) -> int:
-        starting = sum(1 for line in self._lines.values() if isinstance(line, SipLine) and line.session is None)
-        return len(self._runtime.live) + starting
-
-    def _models_ready(self) -> bool:
-        states = {s.role: s.state for s in self._runtime.models.status()}
-        return all(states.get(role) == "loaded" for role in _CALL_MODELS)
 
     def _domain(self, trunk: str) -> str:
         found = self._trunks.get(trunk)

@@ -192,6 +192,7 @@ def run_sipp(
     calls: int = 1,
     timeout_s: float = 120,
     name: str = "scenario",
+    media_port: int | None = None,
 ) -> SippResult:
     """Run ``scenario`` against ``target`` (host:port) dialling ``service``; waits until sipp ends."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -211,7 +212,7 @@ def run_sipp(
         "-mi",
         "127.0.0.1",
         "-mp",
-        str(free_port()),
+        str(media_port or free_port()),
         "-m",
         str(calls),
         "-l",

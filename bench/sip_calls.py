@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -50,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 from appliance.audio import read_wav, resample  # noqa: E402
 from appliance.settings import load_settings  # noqa: E402
 from models.loader import ModelSet  # noqa: E402
+from sip.settings import CALL_SLOTS  # noqa: E402
 from tests.peers.kamailio import Kamailio, free_port  # noqa: E402
 from tests.peers.sipp import call_scenario, run_sipp  # noqa: E402
 from tests.sounds import piper_clip  # noqa: E402
@@ -85,6 +87,7 @@ class Capture:
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
         self._sock.bind(("lo", 0))
         self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
         self._sock.settimeout(0.2)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -231,7 +234,7 @@ llm = "{llm}"
 [sip]
 bind = "127.0.0.1"
 port = {free_port(both=True)}
-rtp_port = 40000
+rtp_port = 20000
 rtp_port_count = 400
 max_calls = {max_calls}
 [[sip.trunks]]
@@ -247,9 +250,8 @@ password = "{TRUNK_PASSWORD}"
     appliance = [sys.executable, "-m", "appliance"]
     example = ROOT / "examples" / "tenants" / "example.toml"
     subprocess.run([*appliance, "tenant", "create", "--from", str(example)], env=env, check=True, cwd=ROOT)
-    proc = subprocess.Popen(
-        [*appliance, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    with (folder / "serve.log").open("ab") as output:
+        proc = subprocess.Popen([*appliance, "serve"], env=env, cwd=ROOT, stdout=output, stderr=output)
     log = folder / "data" / "logs" / "appliance.jsonl"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -320,6 +322,24 @@ def run_round(n: int, appliance: Appliance, trunk: Kamailio, audio: Path, folder
     return result
 
 
+def media_round(n: int, appliance: Appliance, trunk: Kamailio, folder: Path) -> float:
+    """CPU % of the appliance carrying ``n`` silent calls once their greetings are over: the SIP and media path's
+    own cost (RTP both ways, the bridge, the listener's VAD), without the models answering."""
+    scenario = call_scenario(hold_ms=30000)
+    with ThreadPoolExecutor(n) as pool:
+        runs = [
+            pool.submit(run_sipp, scenario, service=DID, target=trunk.address, folder=folder / f"idle{i}")
+            for i in range(n)
+        ]
+        time.sleep(15)  # answered and greeted
+        cpu_before, _ = appliance.usage()
+        time.sleep(10)
+        cpu_after, _ = appliance.usage()
+        for run in runs:
+            run.result()
+    return round(10 * (cpu_after - cpu_before), 1)
+
+
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -359,10 +379,16 @@ def main() -> None:
     parser.add_argument("--calls", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--llm", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, data, traces)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("capturing RTP on the loopback interface needs root")
-    with tempfile.TemporaryDirectory(prefix="sip-bench-") as tmp:
+    with contextlib.ExitStack() as cleanup:
+        tmp = tempfile.mkdtemp(prefix="sip-bench-")
+        if args.keep:
+            print(f"keeping the appliance's data, logs and the callers' traces in {tmp}")
+        else:
+            cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
         folder = Path(tmp)
         trunk = Kamailio(
             folder / "kamailio",
@@ -374,14 +400,17 @@ def main() -> None:
         appliance = None
         try:
             audio = ulaw_file(_question_wav(folder), folder / "question.ulaw", after_s=1.0)
-            appliance = start_appliance(folder / "appliance", trunk, args.llm, max(args.calls))
+            appliance = start_appliance(folder / "appliance", trunk, args.llm, min(CALL_SLOTS, max(args.calls)))
+            media = {n: media_round(n, appliance, trunk, folder / f"media{n}") for n in args.calls}
             results = []
             for n in args.calls:
                 rounds = []
                 for i in range(args.rounds):
                     print(f"{n} simultaneous call(s), round {i + 1}/{args.rounds} ...", flush=True)
                     rounds.append(run_round(n, appliance, trunk, audio, folder / f"n{n}r{i}"))
-                results.append({**summarise(rounds), "rounds": [asdict(r) for r in rounds]})
+                results.append(
+                    {**summarise(rounds), "media_only_cpu_percent": media[n], "rounds": [asdict(r) for r in rounds]}
+                )
         finally:
             if appliance is not None:
                 appliance.proc.send_signal(signal.SIGTERM)
@@ -418,6 +447,7 @@ def _report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
         )
         stages = ", ".join(f"{k} {v}" for k, v in r["appliance_stages_p50_ms"].items())
         print(f"      appliance's own p50 (ms): {stages}")
+        print(f"      media path only (silent calls): {r['media_only_cpu_percent']} % CPU")
         for note in r["notes"]:
             print(f"      {note}")
     out = ROOT / "bench" / "results" / "sip_calls.json"

@@ -26,21 +26,22 @@ BUSY_REASON = "all lines were busy"
 _LONGEST_S = 30.0
 
 
-def missed_call(offer: Offered, tenant_id: str, did: str, details: dict[str, Any], answered: bool) -> CallRecord:
+def missed_call(tenant_id: str, did: str, caller_uri: str, details: dict[str, Any], why: str) -> CallRecord:
+    """The record of a caller who never reached the assistant because every line was busy."""
     now = utcnow()
     return CallRecord(
         id=new_id("call"),
         tenant_id=tenant_id,
         assistant_id="default",
         channel="sip",
-        caller=user_of(offer.from_uri) or None,
+        caller=user_of(caller_uri) or None,
         callee=did,
         started_at=now,
         ended_at=now,
         duration_s=0.0,
         status="ended",
         outcome="busy",
-        end_reason=BUSY_REASON + ("" if answered else " (refused with 486 Busy Here)"),
+        end_reason=f"{BUSY_REASON} ({why})",
         meta={"sip": details},
     )
 
@@ -93,7 +94,7 @@ class BusyLine:
             self.log.error("the busy message could not be spoken; refusing with 486 instead", error=str(exc))
             with contextlib.suppress(SipError):
                 await self._engine.reject(self.ref, 486, "Busy Here")
-            record = missed_call(self._offer, self._tenant_id, self._did, self.details, answered=False)
+            record = missed_call(self._tenant_id, self._did, self._offer.from_uri, self.details, "refused with 486")
             await store_missed_call(self._calls, record, self.log)
             return
         try:
@@ -112,7 +113,7 @@ class BusyLine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._gone.wait(), 3.0)
         self.bridge = None
-        record = missed_call(self._offer, self._tenant_id, self._did, self.details, answered=True)
+        record = missed_call(self._tenant_id, self._did, self._offer.from_uri, self.details, "told so")
         record.started_at = started
         record.duration_s = round((record.ended_at - started).total_seconds(), 2) if record.ended_at else 0.0
         await store_missed_call(self._calls, record, self.log)

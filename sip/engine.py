@@ -27,10 +27,10 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 from appliance.errors import ApplianceError
-from sip.events import Decision, Offered, SipEvent
+from sip.events import Decision, Offered, Refused, SipEvent
 from sip.media import MediaQueues
 from sip.pjobjects import PjCall, TrunkAccount
-from sip.settings import TrunkSettings
+from sip.settings import CALL_SLOTS, TrunkSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ class EngineConfig:
     rtp_port_count: int
     clock_rate: int
     codecs: list[str]
-    max_calls: int
     user_agent: str = "appliance"
     log_level: int = 2
 
@@ -211,13 +210,13 @@ class PjEngine:
 
     def _create(self) -> None:
         c = self._config
-        ep = pj.Endpoint()
+        ep = _Endpoint(self)
         ep.libCreate()
         self._ep = ep
         cfg = pj.EpConfig()
         cfg.uaConfig.threadCnt = 0  # no worker threads of its own: the pump polls
         cfg.uaConfig.mainThreadOnly = False
-        cfg.uaConfig.maxCalls = min(32, c.max_calls * 2 + 4)  # room to refuse calls over the limit ourselves
+        cfg.uaConfig.maxCalls = CALL_SLOTS  # all of them: calls over sip.max_calls are refused by us, audibly
         cfg.uaConfig.userAgent = c.user_agent
         cfg.logConfig.level = c.log_level
         cfg.logConfig.consoleLevel = c.log_level
@@ -302,6 +301,17 @@ class PjEngine:
             # On failure the pump still runs the job within its poll interval.
             with contextlib.suppress(OSError):
                 self._waker.sendto(_KEEPALIVE, self._wake_to)
+
+
+class _Endpoint(pj.Endpoint):  # type: ignore[misc]
+    def __init__(self, host: PjEngine) -> None:
+        super().__init__()
+        self._host = host
+
+    def onRejectedIncomingCall(self, prm: Any) -> None:
+        """A call PJSIP refused before it reached an account: every call slot taken, or an offer it could not
+        accept. Reported, so the business still learns of the caller."""
+        self._host.emit(Refused(prm.remoteInfo, prm.localInfo, prm.statusCode, prm.reason))
 
 
 class _PjLog(pj.LogWriter):  # type: ignore[misc]

@@ -72,4 +72,14 @@ class Ended:
     connected_s: float
 
 
-SipEvent = Registration | Offered | MediaReady | Digit | TransferProgress | Ended
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A call PJSIP itself refused (every call slot in use, or an offer it could not accept)."""
+
+    from_uri: str
+    to_uri: str
+    code: int
+    reason: str
+
+
+SipEvent = Registration | Offered | MediaReady | Digit | TransferProgress | Ended | Refused

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from appliance.calls.bus import Work
 from appliance.calls.events import Event, HangupRequested, SayLine, TransferRequested
 from appliance.calls.recording import StereoRecording
 from appliance.calls.session import CallSession
@@ -73,13 +74,13 @@ class SipLine:
         self.bridge: MediaBridge | None = None
         self.session: CallSession | None = None
         self._gone = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._ended_by = "caller"
         self._end_reason: str | None = None
         self.details = offer_details(offer, did)
         self.log: structlog.stdlib.BoundLogger = structlog.get_logger("sip").bind(
             sip_call_id=offer.call_id, tenant=tenant_id
         )
+        self._work = Work(self.log)  # what the line does on its own: leaving the call, hanging up
 
     # ----- the call's life
 
@@ -117,7 +118,7 @@ class SipLine:
     def handle(self, event: Event) -> None:
         """A stage of the call: acts on the session's requests to move the call on."""
         if isinstance(event, TransferRequested | HangupRequested):
-            self._spawn(self._leave(event))
+            self._work.spawn(self._leave(event), "sip-leave")
 
     async def shutdown(self) -> None:
         """The appliance is stopping: say so, hang up once it has been heard, finish the record."""
@@ -154,7 +155,7 @@ class SipLine:
         if 200 <= event.code < 300:
             transfer["result"] = "completed"
             self._ended_by, self._end_reason = "transfer", f"transferred to {transfer.get('target')}"
-            self._spawn(self._hangup())
+            self._work.spawn(self._hangup(), "sip-hangup")
         else:
             self._transfer_failed(f"{event.code} {event.reason}")
 
@@ -170,8 +171,7 @@ class SipLine:
         session = self.session
         assert session is not None
         bridge, self.bridge = self.bridge, None
-        for task in list(self._tasks):
-            task.cancel()
+        await self._work.cancel_all()
         if bridge is not None and bridge.recording is not None:
             await bridge.recording.close()
             session.call.meta["recording"] = str(bridge.recording.path)
@@ -224,8 +224,3 @@ class SipLine:
             await self._engine.hangup(self.ref)
         except SipError as exc:
             self.log.info("hangup not sent; the call had already ended", error=str(exc))
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

@@ -70,10 +70,6 @@ class TrunkRegistration:
         self.retry_at = now + delay
         return delay
 
-    def retrying(self) -> None:
-        self.retry_at = None
-        self.state = "registering" if self.state != "failing" else "failing"
-
     def status(self, now: float) -> TrunkStatus:
         failing = self.state == "failing"
         return TrunkStatus(

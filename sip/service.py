@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,12 +16,13 @@ import numpy as np
 import structlog
 
 from appliance.audio import resample
+from appliance.calls.bus import Work
 from models.interfaces import Pcm16
 from sip.admission import Admission
 from sip.busy import BusyLine, missed_call, store_missed_call
 from sip.dialplan import user_of
 from sip.engine import EngineConfig, PjEngine, SipError
-from sip.events import Digit, Ended, MediaReady, Offered, Registration, SipEvent, TransferProgress
+from sip.events import Digit, Ended, MediaReady, Offered, Refused, Registration, SipEvent, TransferProgress
 from sip.line import SipLine, offer_details
 from sip.registration import Backoff, TrunkRegistration
 from sip.settings import SipSettings
@@ -33,6 +35,8 @@ log: structlog.stdlib.BoundLogger = structlog.get_logger("sip")
 
 _TICK_S = 0.02
 _UNREGISTER_WAIT_S = 2.0
+_ROUTES_EVERY_S = 2.0
+_SWITCH_INTERVAL_S = 0.001
 _STOP_CALLS_WAIT_S = 20.0
 
 
@@ -72,7 +76,6 @@ class SipService:
                 rtp_port_count=settings.rtp_port_count,
                 clock_rate=rate,
                 codecs=settings.codecs,
-                max_calls=settings.max_calls,
             ),
             self._on_event,
             self._admission.decide,
@@ -81,19 +84,27 @@ class SipService:
             t.name: TrunkRegistration(t, Backoff(settings.retry_min_s, settings.retry_max_s)) for t in settings.trunks
         }
         self._lines: dict[int, _Line] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._work = Work(log)
         self._retries: dict[str, asyncio.TimerHandle] = {}
         self._unregistered: dict[str, asyncio.Event] = {}
         self._busy_audio: dict[str, Pcm16] = {}
         self._clock: asyncio.Task[None] | None = None
+        self._routes: asyncio.Task[None] | None = None
         self._state: SipState = "starting"
         self._detail: str | None = None
         self._stopping = False
+        self._switch_interval = sys.getswitchinterval()
 
     # ----- lifecycle
 
     async def start(self) -> None:
+        # pjsua2's media clock calls into Python for every call every 20 ms, and the SIP thread for every
+        # message; each must take the interpreter's lock from whichever thread holds it. Python hands the lock
+        # over every 5 ms by default, which several calls' frames cannot wait for in turn.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, _SWITCH_INTERVAL_S))
         try:
+            await asyncio.to_thread(self._admission.refresh)
             await self._engine.start()
             for trunk in self._settings.trunks:
                 await self._engine.add_trunk(trunk)
@@ -101,9 +112,11 @@ class SipService:
             self._state, self._detail = "failed", str(exc)
             log.error("SIP could not start; calls cannot be answered until this is fixed", error=str(exc))
             await self._engine.stop()
+            sys.setswitchinterval(self._switch_interval)
             return
         self._state = "running"
         self._clock = asyncio.create_task(self._media_clock(), name="sip-media-clock")
+        self._routes = asyncio.create_task(self._refresh_routes(), name="sip-routes")
         log.info("SIP listening", address=self._engine.address, trunks=len(self._trunks))
         for trunk in self._settings.trunks:
             if trunk.register:
@@ -118,17 +131,18 @@ class SipService:
         if self._lines:
             log.info("ending active calls before stopping", calls=len(self._lines))
         await asyncio.gather(*(line.shutdown() for line in list(self._lines.values())), return_exceptions=True)
-        pending = [t for t in self._tasks if not t.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=_STOP_CALLS_WAIT_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._work.idle(), _STOP_CALLS_WAIT_S)
         for handle in self._retries.values():
             handle.cancel()
         await self._unregister_all()
-        if self._clock is not None:
-            self._clock.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._clock
+        for task in (self._clock, self._routes):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._engine.stop()
+        sys.setswitchinterval(self._switch_interval)
         self._state = "stopped"
         log.info("SIP stopped")
 
@@ -140,6 +154,7 @@ class SipService:
             listen=self._engine.address or None,
             active_calls=self._admission.active(),
             max_calls=self._settings.max_calls,
+            lines=len(self._lines),
             trunks=[reg.status(now) for reg in self._trunks.values()],
         )
 
@@ -151,6 +166,9 @@ class SipService:
             return
         if isinstance(event, Offered):
             self._on_offered(event)
+            return
+        if isinstance(event, Refused):
+            self._on_refused(event)
             return
         line = self._lines.get(event.handle)
         if line is None:
@@ -189,7 +207,7 @@ class SipService:
     def _retry(self, trunk: str) -> None:
         self._retries.pop(trunk, None)
         if not self._stopping:
-            self._spawn(self._register(trunk))
+            self._work.spawn(self._register(trunk), "sip-register")
 
     async def _register(self, trunk: str) -> None:
         try:
@@ -229,6 +247,22 @@ class SipService:
         else:
             log.warning("call refused", code=decision.code, reason=decision.reason, **where)
 
+    def _on_refused(self, event: Refused) -> None:
+        found = self._admission.owner("", event.to_uri)
+        log.warning(
+            "call refused by the SIP stack itself",
+            code=event.code,
+            reason=event.reason,
+            caller=event.from_uri,
+            to=event.to_uri,
+            hint="every call slot was in use" if event.code == 486 else None,
+        )
+        if found is not None and event.code == 486:
+            did, tenant_id = found
+            details = {"from": event.from_uri, "to": event.to_uri, "did": did}
+            record = missed_call(tenant_id, did, event.from_uri, details, "refused with 486: no call slot left")
+            self._work.spawn(store_missed_call(self._runtime.calls, record, log), "sip-missed-call")
+
     def _busy(self, offer: Offered, tenant_id: str, did: str, *, answered: bool) -> None:
         """Every line is taken: a busy message (answered), or 486 (already sent); either way a missed call."""
         log.warning(
@@ -240,8 +274,8 @@ class SipService:
         )
         details = offer_details(offer, did)
         if not answered:
-            record = missed_call(offer, tenant_id, did, details, answered=False)
-            self._spawn(store_missed_call(self._runtime.calls, record, log))
+            record = missed_call(tenant_id, did, offer.from_uri, details, "refused with 486")
+            self._work.spawn(store_missed_call(self._runtime.calls, record, log), "sip-missed-call")
             return
         text = self._runtime.tenants.get(tenant_id).telephony.busy_message
         self._adopt(
@@ -261,20 +295,8 @@ class SipService:
 
     def _adopt(self, line: _Line) -> None:
         self._lines[line.ref] = line
-        task = self._spawn(line.run())
+        task = self._work.spawn(line.run(), f"sip-call-{line.ref}")
         task.add_done_callback(lambda _: self._lines.pop(line.ref, None))
-
-    def _spawn(self, coro: object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.create_task(coro)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("a SIP task failed", task=task.get_name(), error=repr(exc), exc_info=exc)
 
     def _domain(self, trunk: str) -> str:
         found = self._trunks.get(trunk)
@@ -304,6 +326,16 @@ class SipService:
             if delay < -0.2:
                 due = loop.time()
             await asyncio.sleep(max(0.0, delay))
+
+    async def _refresh_routes(self) -> None:
+        """Keep the numbers the SIP thread routes by in step with the tenants (saved through the API or CLI)."""
+        while True:
+            await asyncio.sleep(_ROUTES_EVERY_S)
+            try:
+                if await asyncio.to_thread(self._admission.refresh):
+                    log.info("numbers reloaded from the tenants")
+            except Exception:  # the old numbers stay in use; the next round tries again
+                log.exception("could not reload the tenants' numbers")
 
     async def _unregister_all(self) -> None:
         registered = [name for name, reg in self._trunks.items() if reg.state == "registered"]

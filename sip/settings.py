@@ -8,6 +8,9 @@ from typing import Literal
 import msgspec
 
 CODECS = ("PCMU", "PCMA", "G722")
+# The pjsua2-python wheel is built with 4 call slots (PJSUA_MAX_CALLS): a fifth INVITE is refused with 486 by
+# PJSIP itself, whatever is configured. A PJSIP built from source with a larger PJSUA_MAX_CALLS lifts this.
+CALL_SLOTS = 4
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _HOST = re.compile(r"^(sips?:)?(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>\d{1,5}))?$")
 
@@ -53,7 +56,9 @@ class SipSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     public_address: str = ""  # the address to put in Contact and SDP when the box is behind NAT
     rtp_port: int = 10000  # first port of the RTP range
     rtp_port_count: int = 1000
-    max_calls: int = 4  # simultaneous calls the box answers; over it, each tenant's [telephony] when_busy applies
+    # Simultaneous calls the box answers; over it, each tenant's [telephony] when_busy applies. A busy message
+    # needs a free call slot of its own, so it is only heard when this is below CALL_SLOTS.
+    max_calls: int = 4
     codecs: list[str] = msgspec.field(default_factory=lambda: ["PCMU", "PCMA", "G722"])  # in order of preference
     retry_min_s: float = 2.0  # re-registration backoff after a failure: doubles from here...
     retry_max_s: float = 300.0  # ...up to here
@@ -67,8 +72,10 @@ def sip_problems(sip: SipSettings) -> list[str]:
         problems.append("sip.port must be between 0 and 65535")
     if not 1024 <= sip.rtp_port <= 65000 or sip.rtp_port_count < 2:
         problems.append("sip.rtp_port must be 1024 to 65000 and sip.rtp_port_count at least 2")
-    if not 1 <= sip.max_calls <= 64:
-        problems.append("sip.max_calls must be 1 to 64")
+    if not 1 <= sip.max_calls <= CALL_SLOTS:
+        problems.append(
+            f"sip.max_calls must be 1 to {CALL_SLOTS}: the installed PJSIP (pjsua2-python) has {CALL_SLOTS} call slots"
+        )
     unknown = [c for c in sip.codecs if c not in CODECS]
     if unknown or not sip.codecs:
         problems.append(f"sip.codecs: {', '.join(unknown) or 'empty'}; choose from {', '.join(CODECS)}")

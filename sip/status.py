@@ -28,8 +28,9 @@ class SipStatus(msgspec.Struct, kw_only=True):
     state: SipState
     detail: str | None = None
     listen: str | None = None
-    active_calls: int = 0
+    active_calls: int = 0  # conversations, counted against max_calls (every channel)
     max_calls: int = 0
+    lines: int = 0  # SIP calls being handled, busy messages included
     trunks: list[TrunkStatus] = msgspec.field(default_factory=list)
 
     @property

@@ -39,6 +39,7 @@ jitter_buffer_delay 1-10
 net_interface 127.0.0.1
 module_path /usr/lib/baresip/modules
 module g711.so
+module g722.so
 module aufile.so
 module alsa.so
 module sndfile.so
@@ -60,12 +61,15 @@ class Baresip:
         source: Path,
         auto_answer: bool = False,
         sip_port: int | None = None,
+        codecs: str = "",
     ) -> None:
+        """``codecs``: what to offer, in baresip's terms (e.g. "G722/16000/1"); default PCMU and PCMA."""
         self.folder = folder
         self.user = user
         self.domain = domain
         self.source = source
         self.auto_answer = auto_answer
+        self.codecs = codecs
         self.sip_port = sip_port or free_port_pair()
         self.ctrl_port = free_port(socket.SOCK_STREAM)
         self.events: list[dict[str, Any]] = []
@@ -92,7 +96,8 @@ class Baresip:
             )
         )
         mode = "auto" if self.auto_answer else "manual"
-        (self.folder / "accounts").write_text(f"<sip:{self.user}@{self.domain}>;regint=0;answermode={mode}\n")
+        codecs = f";audio_codecs={self.codecs}" if self.codecs else ""
+        (self.folder / "accounts").write_text(f"<sip:{self.user}@{self.domain}>;regint=0;answermode={mode}{codecs}\n")
         log = (self.folder / "baresip.log").open("ab")
         self._proc = subprocess.Popen(
             ["baresip", "-f", str(self.folder)], stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.folder
@@ -210,10 +215,13 @@ def free_port_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
-def wav_for_line(pcm: Pcm16, rate: int, path: Path, *, before_s: float = 0.0, after_s: float = 0.0) -> Path:
-    """An 8 kHz mono WAV of ``pcm`` (at ``rate``), with silence around it, for baresip's aufile source."""
-    audio = resample(pcm, rate, 8000)
-    pad = [np.zeros(int(before_s * 8000), np.int16), audio, np.zeros(int(after_s * 8000), np.int16)]
+def wav_for_line(
+    pcm: Pcm16, rate: int, path: Path, *, before_s: float = 0.0, after_s: float = 0.0, line_rate: int = 8000
+) -> Path:
+    """A mono WAV of ``pcm`` (at ``rate``) at the line's rate, with silence around it, for baresip's aufile
+    source (which must match the codec's rate: 8 kHz for G.711, 16 kHz for G.722)."""
+    audio = resample(pcm, rate, line_rate)
+    pad = [np.zeros(int(before_s * line_rate), np.int16), audio, np.zeros(int(after_s * line_rate), np.int16)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(str(path), np.concatenate(pad), 8000, subtype="PCM_16")
+    soundfile.write(str(path), np.concatenate(pad), line_rate, subtype="PCM_16")
     return path

@@ -172,6 +172,27 @@ async def _transferred(runtime: Runtime, trunk: Trunk, folder: Path, act: object
     return session, human
 
 
+async def test_a_wideband_caller_is_answered_in_g722(
+    loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path
+) -> None:
+    silence = wav_for_line(np.zeros(0, np.int16), 16000, tmp_path / "silence.wav", after_s=60, line_rate=16000)
+    caller = Baresip(tmp_path / "caller", user="caller", domain=trunk.address, source=silence, codecs="G722/16000/1")
+    caller.start()
+    try:
+        known = set(loaded.live)
+        caller.dial(trunk.uri(BERLIN_DID))
+        await caller.event("CALL_ESTABLISHED", 15)
+        session = await live_session(loaded, known)
+        await greeted(session)
+        caller.hangup()
+        await finished(loaded, session)
+    finally:
+        caller.stop()
+    assert loaded.calls.get(session.call.id).meta["sip"]["codec"] == "G722/16000"
+    heard, rate = caller.received()
+    assert rate == 16000 and speech(heard, rate)[0][1] - speech(heard, rate)[0][0] > 2.0  # the greeting
+
+
 async def test_pressing_zero_transfers_to_the_front_desk(
     loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path
 ) -> None:
@@ -243,27 +264,40 @@ async def test_two_numbers_reach_two_different_businesses(
 async def test_over_the_limit_callers_hear_busy_or_a_message(
     loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path
 ) -> None:
-    """The box takes two calls; a third to the bike shop gets 486, a third to the vet is told the lines are busy."""
+    """The box takes two calls; a third to the bike shop gets 486, callers to the vet are told the lines are busy,
+    and once PJSIP's four call slots are all taken the next caller gets PJSIP's own 486. All are listed."""
     assert phone.status().max_calls == 2
     holding = [
-        asyncio.ensure_future(sipp(call_scenario(hold_ms=45000), BERLIN_DID, trunk.address, tmp_path / f"hold{i}"))
+        asyncio.ensure_future(sipp(call_scenario(hold_ms=60000), BERLIN_DID, trunk.address, tmp_path / f"hold{i}"))
         for i in range(2)
     ]
     await until(lambda: phone.status().active_calls == 2, 20, "two calls are up")
     refused = await sipp(refused_scenario(486), BERLIN_DID, trunk.address, tmp_path / "refused", timeout_s=30)
     assert refused.ok, refused.output
-    told = await sipp(
-        call_scenario(hold_ms=30000, far_end_hangs_up=True), TORONTO_DID, trunk.address, tmp_path / "told", timeout_s=60
-    )
-    assert told.ok, told.output  # answered, and the appliance hung up after its message
+    told = [
+        asyncio.ensure_future(
+            sipp(call_scenario(hold_ms=40000, far_end_hangs_up=True), TORONTO_DID, trunk.address, tmp_path / f"t{i}")
+        )
+        for i in range(2)
+    ]
+    await until(lambda: phone.status().lines == 4, 30, "four lines are in use")
+    no_slot = await sipp(refused_scenario(486), TORONTO_DID, trunk.address, tmp_path / "no-slot", timeout_s=30)
+    assert no_slot.ok, no_slot.output
+    for call in told:
+        result = await call
+        assert result.ok, result.output  # answered, and the appliance hung up after its message
     for call in holding:
         assert (await call).ok
     missed = loaded.store.dicts(
         "SELECT tenant_id, end_reason, meta FROM calls WHERE outcome = 'busy' ORDER BY started_at"
-    )
-    assert [m["tenant_id"] for m in missed[-2:]] == ["kiez-rad", "maple-vet"]
-    assert "486" in missed[-2]["end_reason"]
-    assert '"hangup_by":"appliance"' in missed[-1]["meta"]
+    )[-4:]
+    assert [m["tenant_id"] for m in missed] == ["kiez-rad", "maple-vet", "maple-vet", "maple-vet"]
+    assert "refused with 486" in missed[0]["end_reason"]
+    assert sorted(m["end_reason"] for m in missed[1:]) == [
+        "all lines were busy (refused with 486: no call slot left)",
+        "all lines were busy (told so)",
+        "all lines were busy (told so)",
+    ]
 
 
 async def test_malformed_sip_does_not_take_the_appliance_down(

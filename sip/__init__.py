@@ -1,0 +1,1 @@
+"""Telephony: SIP trunk calls, and calls from a browser over WebRTC."""

@@ -74,7 +74,7 @@ class Admission:
 
     def active(self) -> int:
         """Calls in progress on this box: SIP conversations, and calls on other channels (browser, simulated)."""
-        others = sum(1 for session in list(self._runtime.live.values()) if session.call.channel != "sip")
+        others = sum(1 for session in self._runtime.live.sessions() if session.call.channel != "sip")
         return self._sip_calls() + others
 
     def _models_ready(self) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 import pjsua2 as pj
 
 from appliance.calls.playout import Playout
-from appliance.calls.recording import StereoRecording
+from appliance.calls.stereo_recording import StereoRecording
 from models.interfaces import Pcm16
 from sip.levels import Declicker, LevelNormaliser
 from sip.media import MediaQueues

@@ -12,8 +12,8 @@ import structlog
 
 from appliance.calls.bus import Work
 from appliance.calls.events import Event, HangupRequested, SayLine, TransferRequested
-from appliance.calls.recording import StereoRecording
 from appliance.calls.session import CallSession
+from appliance.calls.stereo_recording import StereoRecording
 from appliance.errors import ApplianceError
 from sip.bridge import MediaBridge
 from sip.dialplan import transfer_uri, user_of
@@ -103,8 +103,9 @@ class SipLine:
         session.call.meta["sip"] = self.details
         recording = None
         if session.tenant.telephony.recording and self._recordings is not None:
-            path = self._recordings / session.call.tenant_id / f"{session.call.started_at:%Y-%m-%d}"
-            recording = StereoRecording(path / f"{session.call.id}.wav", self.queues.rate, self.log)
+            name = f"{session.call.tenant_id}/{session.call.id}.wav"  # as every recording is kept and purged
+            recording = StereoRecording(self._recordings / name, self.queues.rate, self.log)
+            session.call.meta["recording"] = name
         self.bridge = MediaBridge(self.queues, session.playout, session.feed, recording)
         session.subscribe(self)
         await session.start()
@@ -174,7 +175,6 @@ class SipLine:
         await self._work.cancel_all()
         if bridge is not None and bridge.recording is not None:
             await bridge.recording.close()
-            session.call.meta["recording"] = str(bridge.recording.path)
         if bridge is not None:
             self.details["frames"] = {"in": bridge.frames_in, "out": bridge.frames_out, "underruns": bridge.underruns}
         reason = self._end_reason or "the caller hung up"

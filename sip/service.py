@@ -63,7 +63,7 @@ class SipService:
         self._runtime = runtime
         self._settings = settings
         self._rate = rate
-        self._recordings = recordings
+        self.recordings = recordings
         self._admission = Admission(
             runtime, max_calls=settings.max_calls, rate=rate, sip_calls=lambda: self._engine.conversations
         )
@@ -231,7 +231,7 @@ class SipService:
                     tenant_id=decision.tenant_id,
                     domain=self._domain(offer.trunk),
                     queues=decision.queues,
-                    recordings=self._recordings,
+                    recordings=self.recordings,
                 )
             )
         elif decision.code in (0, 486) and decision.tenant_id and decision.did:

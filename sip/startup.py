@@ -29,9 +29,7 @@ def sip_service(runtime: Runtime) -> SipService | None:
     if reason is not None:
         log.info(reason)
         return None
-    return SipService(
-        runtime, settings.sip, rate=settings.calls.telephony_rate, recordings=settings.data_path / "recordings"
-    )
+    return SipService(runtime, settings.sip, rate=settings.calls.telephony_rate, recordings=settings.recordings_path)
 
 
 def sip_status(runtime: Runtime) -> SipStatus:

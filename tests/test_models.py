@@ -10,7 +10,7 @@ from appliance.audio import read_wav, to_float
 from appliance.calls.events import Event, SpeechStarted, UtteranceEnded
 from appliance.calls.listener import EndpointPolicy, Listener
 from appliance.dialogue.conversation import opening
-from appliance.dialogue.plan import INTENTS, PLAN_SCHEMA, parse_plan
+from appliance.dialogue.plan import intents_for, parse_plan, plan_schema
 from appliance.runtime import Runtime
 from models.interfaces import ChatMessage
 from tests.sounds import concat, espeak_clip, piper_clip
@@ -140,11 +140,11 @@ CALLER_LINES = [
 
 async def test_llm_turn_plans_are_valid_for_varied_callers(loaded: Runtime) -> None:
     llm = loaded.models.llm()
-    messages = opening(loaded.tenants.get("example"))
+    tenant = loaded.tenants.get("example")
+    messages, schema, intents = opening(tenant), plan_schema(tenant), intents_for(tenant)
     for line in CALLER_LINES:
-        raw = "".join(
-            [piece async for piece in llm.stream_json([*messages, ChatMessage("user", line)], PLAN_SCHEMA, 160)]
-        )
-        plan = parse_plan(raw)
-        assert plan.intent in INTENTS
+        raw = "".join([piece async for piece in llm.stream_json([*messages, ChatMessage("user", line)], schema, 160)])
+        plan = parse_plan(raw, intents)
+        assert plan.intent in intents
+        assert isinstance(plan.slots, dict)
         assert plan.reply.strip(), raw

@@ -98,6 +98,7 @@ def test_call_turns_tools_and_usage_round_trip() -> None:
         tool_calls=[ToolCallRecord(name="lookup", arguments={"q": "x"}, result={"ok": 1}, latency_ms=3.5)],
     )
     calls.add_turn("t", "call_1", turn)
+    calls.add_tool_call("t", "call_1", 1, turn.tool_calls[0])  # written as the tool returns, not with the turn
     call.ended_at, call.duration_s, call.status, call.outcome = (
         started + timedelta(seconds=30),
         30.0,

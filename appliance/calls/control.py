@@ -1,5 +1,5 @@
-"""Acts on what moves or ends a call: the transfer key or a request for a person hands the call over after a
-spoken handover line; a goodbye ends it once the goodbye has been said."""
+"""Moves or ends the call once the words before it have been said: the transfer key gets a handover line then a
+transfer; a reply that ends in a transfer or a goodbye hands the request to the transport once it is spoken."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from appliance.calls.events import (
     SpeechDone,
     TransferRequested,
 )
+from appliance.dialogue.lines import HANDOVER
 from appliance.tenants.document import TenantDocument
-
-HANDOVER_LINE = "Of course. I'm putting you through to someone from the team now, please hold."
 
 
 class CallControl:
@@ -28,30 +27,25 @@ class CallControl:
         self._transfer = tenant.transfer
         self._publish = publish
         self._log = log
-        self._after: dict[int, Event] = {}  # what to do once a turn's words are all in the playout buffer
-        self._moving = False
-        self._key_pressed = False
+        self._after: dict[int, TransferRequested | HangupRequested] = {}
+        self._leaving = False
 
     def handle(self, event: Event) -> None:
         if isinstance(event, Dtmf):
             self._on_key(event.digit)
-        elif isinstance(event, ReplyDone) and not self._moving:
-            if event.intent == "person" and self._transfer.number:
-                self._moving = True
-                self._after[event.turn] = TransferRequested(self._transfer.number, "the caller asked for a person")
-            elif event.intent == "goodbye":
-                self._moving = True
-                self._after[event.turn] = HangupRequested("the caller said goodbye")
+        elif isinstance(event, ReplyDone) and event.after is not None and not self._leaving:
+            self._leaving = True
+            self._after[event.turn] = event.after
         elif isinstance(event, SpeechDone) and event.turn in self._after:
             action = self._after.pop(event.turn)
-            self._log.info("call control", action=type(action).__name__, reason=getattr(action, "reason", ""))
+            self._log.info("call control", action=type(action).__name__, reason=action.reason)
             self._publish(action)
 
     def _on_key(self, digit: str) -> None:
-        if digit != self._transfer.dtmf_digit or self._moving or self._key_pressed:
+        if digit != self._transfer.dtmf_digit or self._leaving:
             return
         if not self._transfer.number:
             self._log.info("transfer key pressed but the tenant has no transfer number", digit=digit)
             return
-        self._key_pressed = True
-        self._publish(SayLine(HANDOVER_LINE, intent="person", caller=f"[pressed {digit}]"))
+        request = TransferRequested(self._transfer.number, f"the caller pressed {digit}")
+        self._publish(SayLine(HANDOVER, intent="person", caller=f"[pressed {digit}]", after=request))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.calls.records import CallRecord, TurnRecord
+from appliance.calls.records import CallRecord, ToolCallRecord, TurnRecord
 from models.interfaces import Float32, Pcm16
 
 
@@ -29,6 +29,13 @@ class AudioIn:
 
 @dataclass(frozen=True, slots=True)
 class SpeechStarted:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BargeIn:
+    """The caller started talking over the assistant: stop speaking, drop what is queued, listen."""
+
     at: float
 
 
@@ -85,11 +92,13 @@ class FirstToken:
 
 @dataclass(frozen=True, slots=True)
 class ReplyText:
-    """A clause or sentence of the reply, ready to be spoken."""
+    """A clause or sentence of the reply, ready to be spoken. A filler ("one moment") is spoken like any other
+    clause but never counts as the first audio of the answer."""
 
     turn: int
     text: str
     wall: float
+    filler: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +107,31 @@ class ReplyDone:
     text: str
     intent: str | None
     plan: dict[str, Any] | None
+    after: TransferRequested | HangupRequested | None = None  # once this reply has been heard
+    expect: str | None = None  # what the caller is asked for next ("digits", "address", "yes_no")
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalled:
+    turn: int
+    record: ToolCallRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ListenFor:
+    """The caller is about to give something that takes longer to say (digits, an address): the endpointer waits
+    longer before it decides the turn is over."""
+
+    expect: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class AudioOut:
     turn: int
     pcm: Pcm16
-    first: bool
+    first: bool  # the first audio of the answer (fillers excluded)
     wall: float
+    filler: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +155,7 @@ class SayLine:
     text: str
     intent: str
     caller: str | None = None
+    after: TransferRequested | HangupRequested | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +188,7 @@ Event = (
     CallStarted
     | AudioIn
     | SpeechStarted
+    | BargeIn
     | SpeechPaused
     | SpeechResumed
     | UtteranceEnded
@@ -169,6 +197,8 @@ Event = (
     | FirstToken
     | ReplyText
     | ReplyDone
+    | ToolCalled
+    | ListenFor
     | AudioOut
     | SpeechDone
     | Dtmf

@@ -10,16 +10,7 @@ from collections.abc import Callable
 
 import structlog
 
-from appliance.calls.events import (
-    AudioIn,
-    Event,
-    HangupRequested,
-    ReplyDone,
-    SayLine,
-    SpeechDone,
-    SpeechStarted,
-    TransferRequested,
-)
+from appliance.calls.events import AudioIn, Event, HangupRequested, SayLine, SpeechStarted, TransferRequested
 from appliance.tenants.telephony import Telephony
 
 CHECK_IN_LINE = "Are you still there?"
@@ -49,8 +40,7 @@ class CallLimits:
         self._playing = playing
         self._quiet_since = 0.0
         self._checked_in = False
-        self._ending: str | None = None  # the reason, once the closing line has been asked for
-        self._closing_turns: set[int] = set()
+        self._ending = False  # the closing line has been asked for (with the hangup to follow it)
         self._done = False
 
     def handle(self, event: Event) -> None:
@@ -63,15 +53,9 @@ class CallLimits:
             self._checked_in = False
         elif isinstance(event, AudioIn):
             self._tick(event.at)
-        elif isinstance(event, ReplyDone) and event.intent == _INTENT and self._ending is not None:
-            if event.text != CHECK_IN_LINE:
-                self._closing_turns.add(event.turn)
-        elif isinstance(event, SpeechDone) and event.turn in self._closing_turns and self._ending is not None:
-            self._done = True
-            self._publish(HangupRequested(self._ending))
 
     def _tick(self, now: float) -> None:
-        if self._ending is not None:
+        if self._ending:
             return
         if self._max_s and now >= self._max_s:
             self._close("the call reached its time limit", TIME_LIMIT_LINE, minutes=round(now / 60, 1))
@@ -90,6 +74,6 @@ class CallLimits:
             self._close("the caller stayed silent", SILENCE_LINE, seconds=self._silence_s)
 
     def _close(self, reason: str, line: str, **detail: float) -> None:
-        self._ending = reason
+        self._ending = True
         self._log.info("ending the call", reason=reason, **detail)
-        self._publish(SayLine(line, intent=_INTENT))
+        self._publish(SayLine(line, intent=_INTENT, after=HangupRequested(reason)))

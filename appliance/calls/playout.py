@@ -12,6 +12,8 @@ import numpy as np
 
 from models.interfaces import Pcm16
 
+_RECENT_S = 0.3  # how far back the level of what was played matters: line echo comes back within this
+
 
 class Playout:
     def __init__(self, rate: int) -> None:
@@ -20,6 +22,8 @@ class Playout:
         self._buffered = 0
         self._lock = threading.Lock()
         self.samples_played = 0
+        # RMS (0..1) of the frames most recently played, for telling the caller's voice from our own echo.
+        self._recent: deque[float] = deque(maxlen=max(1, int(_RECENT_S * 50)))
 
     def write(self, pcm: Pcm16) -> None:
         if pcm.size:
@@ -31,6 +35,7 @@ class Playout:
         """The next ``samples`` of audio, padded with silence at the end; None when nothing is queued."""
         with self._lock:
             if not self._buffered:
+                self._recent.append(0.0)
                 return None
             out = np.zeros(samples, dtype=np.int16)
             filled = 0
@@ -45,6 +50,7 @@ class Playout:
                     self._chunks[0] = chunk[take:]
             self._buffered -= filled
             self.samples_played += filled
+            self._recent.append(float(np.sqrt(np.mean((out.astype(np.float32) / 32768.0) ** 2))))
             return out
 
     def flush(self) -> int:
@@ -54,6 +60,16 @@ class Playout:
             self._chunks.clear()
             self._buffered = 0
             return dropped
+
+    def playing(self) -> bool:
+        """Audio is queued, or was heard on the line within the last few hundred milliseconds."""
+        with self._lock:
+            return self._buffered > 0 or any(level > 1e-4 for level in self._recent)
+
+    def level(self) -> float:
+        """The loudest of the recently played frames (RMS, 0..1)."""
+        with self._lock:
+            return max(self._recent, default=0.0)
 
     @property
     def buffered_seconds(self) -> float:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import structlog
 
-from appliance.calls.events import CallEnded, CallStarted, Event, TurnCompleted
+from appliance.calls.events import CallEnded, CallStarted, Event, ToolCalled, TurnCompleted
 from appliance.calls.records import TurnRecord
 from appliance.store.calls import CallRepository
 
@@ -27,6 +27,10 @@ class CallRecorder:
         elif isinstance(event, TurnCompleted):
             record = event.record
             self._jobs.put_nowait(lambda: self._add_turn(record))
+        elif isinstance(event, ToolCalled):
+            # Written at once, not with the turn: a booking made just before a crash must still be explained.
+            tool, turn = event.record, event.turn
+            self._jobs.put_nowait(lambda: self._calls.add_tool_call(self._tenant_id, self._call_id, turn, tool))
         elif isinstance(event, CallEnded):
             call = event.call
             self._jobs.put_nowait(lambda: self._calls.finish(call))

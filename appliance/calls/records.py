@@ -17,6 +17,8 @@ class Latency(msgspec.Struct, kw_only=True):
     llm_first_token: float | None = None
     tts_first_audio: float | None = None
     voice_to_voice: float | None = None
+    # A "one moment" said while a slow tool ran; reported on its own, never as the answer's voice_to_voice.
+    filler_audio: float | None = None
 
 
 class ToolCallRecord(msgspec.Struct, kw_only=True):

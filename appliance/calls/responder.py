@@ -1,4 +1,5 @@
-"""Decides what the assistant says: the greeting, then one reply per caller turn, streamed clause by clause."""
+"""Decides what the assistant says: the greeting, fixed lines, and one reply per caller turn, streamed clause by
+clause as the dialogue produces it."""
 
 from __future__ import annotations
 
@@ -6,33 +7,36 @@ import asyncio
 import time
 from collections.abc import Callable
 
-import msgspec
 import structlog
 
 from appliance.calls.bus import Work
 from appliance.calls.events import (
+    BargeIn,
     CallerSaid,
     CallStarted,
     Event,
     FirstToken,
+    ListenFor,
     ReplyDone,
     ReplyStarted,
     ReplyText,
     SayLine,
+    ToolCalled,
 )
-from appliance.dialogue.conversation import Clause, Conversation, Finished, FirstWord
+from appliance.dialogue.conversation import Clause, FirstWord
+from appliance.dialogue.dialogue import Dialogue, Finished, ToolUsed
 
 
 class Responder:
     def __init__(
         self,
-        conversation: Conversation,
+        dialogue: Dialogue,
         publish: Callable[[Event], None],
         work: Work,
         log: structlog.stdlib.BoundLogger,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self._conversation = conversation
+        self._dialogue = dialogue
         self._publish = publish
         self._work = work
         self._log = log
@@ -42,9 +46,12 @@ class Responder:
         self._order = asyncio.Lock()
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, CallStarted):
-            self._work.spawn(self._say(SayLine(self._conversation.tenant.greeting(), "greeting")), "greet")
-            self._work.spawn(self._conversation.warm(), "warm")
+        if isinstance(event, BargeIn):
+            self._dialogue.interrupt()
+        elif isinstance(event, CallStarted):
+            greeting = self._dialogue.conversation.tenant.greeting()
+            self._work.spawn(self._say(SayLine(greeting, "greeting")), "greet")
+            self._work.spawn(self._dialogue.warm(), "warm")
         elif isinstance(event, SayLine):
             self._work.spawn(self._say(event), "say")
         elif isinstance(event, CallerSaid):
@@ -59,7 +66,7 @@ class Responder:
                 said = CallerSaid(text=line.caller, source="key", endpoint_wall=now)
             self._publish(ReplyStarted(turn=turn, wall=now, caller=said))
             self._publish(ReplyText(turn=turn, text=line.text, wall=now))
-            self._publish(ReplyDone(turn=turn, text=line.text, intent=line.intent, plan=None))
+            self._publish(ReplyDone(turn=turn, text=line.text, intent=line.intent, plan=None, after=line.after))
 
     def _next_turn(self) -> int:
         turn = self._turn
@@ -70,13 +77,23 @@ class Responder:
         async with self._order:
             turn = self._next_turn()
             self._publish(ReplyStarted(turn=turn, wall=self._clock(), caller=said))
-            async for out in self._conversation.respond(said.text):
+            async for out in self._dialogue.respond(said.text):
                 if isinstance(out, FirstWord):
                     self._publish(FirstToken(turn=turn, wall=self._clock(), ms=out.ms))
                 elif isinstance(out, Clause):
-                    self._publish(ReplyText(turn=turn, text=out.text, wall=self._clock()))
+                    self._publish(ReplyText(turn=turn, text=out.text, wall=self._clock(), filler=out.filler))
+                elif isinstance(out, ToolUsed):
+                    self._publish(ToolCalled(turn=turn, record=out.record))
                 elif isinstance(out, Finished):
-                    plan = msgspec.to_builtins(out.plan) if out.plan else None
-                    intent = out.plan.intent if out.plan else None
-                    self._log.info("assistant replied", turn=turn, intent=intent, reply=out.reply)
-                    self._publish(ReplyDone(turn=turn, text=out.reply, intent=intent, plan=plan))
+                    self._log.info("assistant replied", turn=turn, intent=out.intent, reply=out.reply)
+                    self._publish(
+                        ReplyDone(
+                            turn=turn,
+                            text=out.reply,
+                            intent=out.intent,
+                            plan=out.plan,
+                            after=out.after,
+                            expect=out.expect,
+                        )
+                    )
+                    self._publish(ListenFor(out.expect))

@@ -32,12 +32,13 @@ from appliance.calls.responder import Responder
 from appliance.calls.speaker import Speaker
 from appliance.calls.transcriber import Transcriber
 from appliance.calls.turns import TurnTracker
-from appliance.dialogue.conversation import Conversation
+from appliance.dialogue.dialogue import Dialogue
 from appliance.dialogue.outcome import call_outcome
 from appliance.settings import CallSettings
 from appliance.store.calls import CallRepository
 from appliance.store.database import utcnow
 from appliance.tenants.document import TenantDocument
+from models.foreground import Foreground
 from models.interfaces import LlmProvider, Pcm16, SttProvider, TtsProvider, VadProvider
 
 
@@ -47,6 +48,7 @@ class Models:
     stt: SttProvider
     llm: LlmProvider
     tts: TtsProvider
+    foreground: Foreground
 
 
 class CallSession:
@@ -59,6 +61,7 @@ class CallSession:
         settings: CallSettings,
         rate: int,
         calls: CallRepository,
+        dialogue: Callable[[structlog.stdlib.BoundLogger], Dialogue],
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.call = call
@@ -77,30 +80,27 @@ class CallSession:
             models.vad,
             EndpointPolicy(
                 threshold=settings.vad_threshold,
-                silence_s=settings.endpoint_silence_ms / 1000,
+                silence_s=(tenant.assistant.endpoint_silence_ms or settings.endpoint_silence_ms) / 1000,
                 min_speech_s=settings.min_speech_ms / 1000,
                 speculate_s=settings.speculate_after_ms / 1000,
+                barge_in_threshold=settings.barge_in_threshold,
+                barge_in_min_s=settings.barge_in_min_ms / 1000,
+                echo_margin=settings.echo_margin,
             ),
             publish,
             self.log,
             clock,
             lag_s=self._to_model_rate.lag_s,
+            playback=self.playout if settings.barge_in else None,
         )
-        self.conversation = Conversation(
-            tenant,
-            models.llm,
-            max_reply_tokens=settings.max_reply_tokens,
-            history_turns=settings.history_turns,
-            log=self.log,
-            clock=clock,
-        )
+        self.dialogue = dialogue(self.log)
         self.turns = TurnTracker(publish)
         self._recorder = CallRecorder(calls, call.tenant_id, call.id, self.log)
         for stage in (
             self.listener,
             Transcriber(models.stt, publish, self.work, self.log, clock),
-            Responder(self.conversation, publish, self.work, self.log, clock),
-            Speaker(models.tts, self.playout, publish, self.work, self.log, clock),
+            Responder(self.dialogue, publish, self.work, self.log, clock),
+            Speaker(models.tts, self.playout, models.foreground, publish, self.work, self.log, clock),
             CallControl(tenant, publish, self.log),
             CallLimits(
                 tenant.telephony,
@@ -173,7 +173,7 @@ class CallSession:
         call.duration_s = round(self._clock() - self._started, 2)
         call.status = "ended"
         call.end_reason = reason
-        call.outcome = call_outcome(self.conversation.intents)
+        call.outcome = call_outcome(self.dialogue.intents)
         if isinstance(self.leaving, TransferRequested):
             call.outcome = "transferred"
             call.meta["transfer_target"] = self.leaving.target

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from appliance.runtime import Runtime
 
 _GAP_S = 0.3  # silence between replies in the written reply audio
-_MAX_WAIT_S = 60.0  # a reply that takes longer than this is a fault, not a slow turn
+_MAX_WAIT_S = 300.0  # a reply that takes longer than this is a fault, not a slow turn
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from appliance.calls.events import (
     AudioOut,
+    BargeIn,
     CallerSaid,
     Event,
     FirstToken,
@@ -15,9 +16,10 @@ from appliance.calls.events import (
     ReplyStarted,
     ReplyText,
     SpeechDone,
+    ToolCalled,
     TurnCompleted,
 )
-from appliance.calls.records import Latency, TurnRecord
+from appliance.calls.records import Latency, ToolCallRecord, TurnRecord
 from appliance.store.database import utcnow
 
 
@@ -28,7 +30,10 @@ class _Open:
     llm_first_token: float | None = None
     first_text_wall: float | None = None
     first_audio_wall: float | None = None
+    filler_audio_wall: float | None = None
     done: ReplyDone | None = None
+    tools: list[ToolCallRecord] = field(default_factory=list)
+    interrupted: bool = False
 
 
 def _ms(seconds: float) -> float:
@@ -42,6 +47,10 @@ class TurnTracker:
         self.turns: list[TurnRecord] = []
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, BargeIn):
+            for talked_over in self._open.values():
+                talked_over.interrupted = True
+            return
         if isinstance(event, ReplyStarted):
             self._open[event.turn] = _Open(caller=event.caller)
             return
@@ -50,10 +59,14 @@ class TurnTracker:
             return
         if isinstance(event, FirstToken):
             turn.llm_first_token = round(event.ms, 1)
-        elif isinstance(event, ReplyText) and turn.first_text_wall is None:
+        elif isinstance(event, ReplyText) and not event.filler and turn.first_text_wall is None:
             turn.first_text_wall = event.wall
         elif isinstance(event, AudioOut) and event.first:
             turn.first_audio_wall = event.wall
+        elif isinstance(event, AudioOut) and event.filler and turn.filler_audio_wall is None:
+            turn.filler_audio_wall = event.wall
+        elif isinstance(event, ToolCalled):
+            turn.tools.append(event.record)
         elif isinstance(event, ReplyDone):
             turn.done = event
         elif isinstance(event, SpeechDone):
@@ -75,6 +88,8 @@ class TurnTracker:
                 latency.endpoint = _ms(waited)
             if turn.first_audio_wall is not None:
                 latency.voice_to_voice = _ms(waited + turn.first_audio_wall - said.endpoint_wall)
+            if turn.filler_audio_wall is not None:
+                latency.filler_audio = _ms(waited + turn.filler_audio_wall - said.endpoint_wall)
         return TurnRecord(
             idx=idx,
             started_at=turn.started,
@@ -82,6 +97,8 @@ class TurnTracker:
             caller=said.text if said else None,
             reply=done.text if done else "",
             intent=done.intent if done else None,
+            interrupted=turn.interrupted,
             latency_ms=latency,
+            tool_calls=turn.tools,
             plan=done.plan if done else None,
         )

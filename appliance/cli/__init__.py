@@ -11,6 +11,7 @@ import click
 from appliance import logs
 from appliance.cli.call import call
 from appliance.cli.context import CliContext
+from appliance.cli.kb import kb
 from appliance.cli.models import models
 from appliance.cli.serve import serve
 from appliance.cli.sip import sip
@@ -43,6 +44,7 @@ cli.add_command(tenant)
 cli.add_command(call)
 cli.add_command(serve)
 cli.add_command(models)
+cli.add_command(kb)
 cli.add_command(sip)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Protocol
+import time
+from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 import msgspec
 
-from appliance.calls.records import CallRecord
 from appliance.calls.simulate import SimulationReport, SimulationRequest, run_simulation
 from appliance.errors import ApplianceError, NotFoundError
 from appliance.runtime import Runtime
@@ -23,8 +24,17 @@ from appliance.server_file import ServerFile, read_server_file
 from appliance.settings import Settings
 from appliance.store.tenants import TenantSummary
 from appliance.tenants.document import TenantDocument
+from kb.base import KnowledgeSummary
+from kb.catalog import SourceInfo
+from kb.fusion import Hit
+from kb.jobs import IngestJob
+from kb.progress import OnProgress
+from kb.suggest import ServiceSuggestion
 from sip.startup import idle_status, off_reason
 from sip.status import SipStatus
+from web.queries.calls import CallFilter, CallPage, TenantCalls
+
+_POLL_S = 0.3
 
 
 class Backend(Protocol):
@@ -32,13 +42,30 @@ class Backend(Protocol):
 
     def tenant_exists(self, tenant_id: str) -> bool: ...
 
+    def get_tenant(self, tenant_id: str) -> TenantDocument: ...
+
     def list_tenants(self) -> list[TenantSummary]: ...
 
     def simulate(self, request: SimulationRequest) -> SimulationReport: ...
 
+    def kb_add_website(
+        self, tenant_id: str, url: str, depth: int | None, max_pages: int | None, progress: OnProgress
+    ) -> SourceInfo: ...
+
+    def kb_add_file(self, tenant_id: str, name: str, data: bytes, progress: OnProgress) -> SourceInfo: ...
+
+    def kb_add_faq(self, tenant_id: str, progress: OnProgress) -> SourceInfo: ...
+
+    def kb_summary(self, tenant_id: str) -> KnowledgeSummary: ...
+
+    def kb_search(self, tenant_id: str, question: str, limit: int) -> list[Hit]: ...
+
+    def kb_remove(self, tenant_id: str, source: str) -> None: ...
+
+    def kb_suggest_services(self, tenant_id: str) -> list[ServiceSuggestion]: ...
     def sip_status(self) -> SipStatus: ...
 
-    def recent_calls(self, tenant: str | None, limit: int) -> list[CallRecord]: ...
+    def list_calls(self, tenant_id: str, limit: int) -> CallPage: ...
 
     def close(self) -> None: ...
 
@@ -74,14 +101,45 @@ class LocalBackend:
             return False
         return True
 
+    def get_tenant(self, tenant_id: str) -> TenantDocument:
+        return self._runtime.tenants.get(tenant_id)
+
     def list_tenants(self) -> list[TenantSummary]:
         return self._runtime.tenants.summaries()
 
     def simulate(self, request: SimulationRequest) -> SimulationReport:
         return asyncio.run(run_simulation(self._runtime, request))
 
-    def recent_calls(self, tenant: str | None, limit: int) -> list[CallRecord]:
-        return self._runtime.calls.recent(tenant, limit)
+    def kb_add_website(
+        self, tenant_id: str, url: str, depth: int | None, max_pages: int | None, progress: OnProgress
+    ) -> SourceInfo:
+        return asyncio.run(
+            self._runtime.kb.add_website(tenant_id, url, depth=depth, max_pages=max_pages, progress=progress)
+        )
+
+    def kb_add_file(self, tenant_id: str, name: str, data: bytes, progress: OnProgress) -> SourceInfo:
+        return asyncio.run(self._runtime.kb.add_file(tenant_id, name, data, progress=progress))
+
+    def kb_add_faq(self, tenant_id: str, progress: OnProgress) -> SourceInfo:
+        return asyncio.run(self._runtime.kb.add_faq(tenant_id, progress=progress))
+
+    def kb_summary(self, tenant_id: str) -> KnowledgeSummary:
+        return self._runtime.kb.summary(tenant_id)
+
+    def kb_search(self, tenant_id: str, question: str, limit: int) -> list[Hit]:
+        self._runtime.tenants.get(tenant_id)
+        return asyncio.run(self._runtime.kb.hits(tenant_id, question, limit))
+
+    def kb_remove(self, tenant_id: str, source: str) -> None:
+        asyncio.run(self._runtime.kb.remove(tenant_id, source))
+
+    def kb_suggest_services(self, tenant_id: str) -> list[ServiceSuggestion]:
+        return asyncio.run(self._runtime.kb.suggest_services(tenant_id))
+
+    def list_calls(self, tenant_id: str, limit: int) -> CallPage:
+        self._runtime.tenants.get(tenant_id)
+        calls = TenantCalls(self._runtime.store, self._runtime.calls, tenant_id, self._runtime.settings.recordings_path)
+        return calls.search(CallFilter(limit=limit))
 
     def sip_status(self) -> SipStatus:
         settings = self._runtime.settings.sip
@@ -115,6 +173,9 @@ class RemoteBackend:
         self._check(response)
         return True
 
+    def get_tenant(self, tenant_id: str) -> TenantDocument:
+        return msgspec.convert(self._request("GET", f"/api/v1/tenants/{tenant_id}"), TenantDocument)
+
     def list_tenants(self) -> list[TenantSummary]:
         return msgspec.convert(self._request("GET", "/api/v1/tenants"), list[TenantSummary])
 
@@ -122,20 +183,58 @@ class RemoteBackend:
         body = self._request("POST", "/api/v1/calls/simulate", json=msgspec.to_builtins(request))
         return msgspec.convert(body, SimulationReport)
 
-    def sip_status(self) -> SipStatus:
-        return msgspec.convert(self._request("GET", "/api/v1/sip/status"), SipStatus)
+    def kb_add_website(
+        self, tenant_id: str, url: str, depth: int | None, max_pages: int | None, progress: OnProgress
+    ) -> SourceInfo:
+        body = {"url": url, "depth": depth, "max_pages": max_pages}
+        return self._watch(self._request("POST", f"/api/v1/kb/{tenant_id}/websites", json=body), progress)
 
-    def recent_calls(self, tenant: str | None, limit: int) -> list[CallRecord]:
-        params: dict[str, str | int] = {"limit": limit} | ({"tenant": tenant} if tenant else {})
-        return msgspec.convert(self._request("GET", "/api/v1/calls", params=params), list[CallRecord])
+    def kb_add_file(self, tenant_id: str, name: str, data: bytes, progress: OnProgress) -> SourceInfo:
+        path = f"/api/v1/kb/{tenant_id}/files/{quote(name, safe='')}"
+        return self._watch(self._request("PUT", path, content=data), progress)
+
+    def kb_add_faq(self, tenant_id: str, progress: OnProgress) -> SourceInfo:
+        return self._watch(self._request("POST", f"/api/v1/kb/{tenant_id}/faq"), progress)
+
+    def kb_summary(self, tenant_id: str) -> KnowledgeSummary:
+        return msgspec.convert(self._request("GET", f"/api/v1/kb/{tenant_id}"), KnowledgeSummary)
+
+    def kb_search(self, tenant_id: str, question: str, limit: int) -> list[Hit]:
+        found = self._request("GET", f"/api/v1/kb/{tenant_id}/search", params={"q": question, "limit": limit})
+        return msgspec.convert(found, list[Hit])
+
+    def kb_remove(self, tenant_id: str, source: str) -> None:
+        self._check(self._send("DELETE", f"/api/v1/kb/{tenant_id}/sources", params={"source": source}))
+
+    def kb_suggest_services(self, tenant_id: str) -> list[ServiceSuggestion]:
+        found = self._request("POST", f"/api/v1/kb/{tenant_id}/service-suggestions")
+        return msgspec.convert(found, list[ServiceSuggestion])
+
+    def sip_status(self) -> SipStatus:
+        return msgspec.convert(self._request("GET", "/api/v1/sip"), SipStatus)
+
+    def list_calls(self, tenant_id: str, limit: int) -> CallPage:
+        body = self._request("GET", f"/api/v1/tenants/{tenant_id}/calls", params={"limit": limit})
+        return msgspec.convert(body, CallPage)
 
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, method: str, path: str, **kwargs: object) -> dict:  # type: ignore[type-arg]
+    def _watch(self, started: object, progress: OnProgress) -> SourceInfo:
+        """Follow an ingest job on the server until it finishes."""
+        job = msgspec.convert(started, IngestJob)
+        while job.state == "running":
+            progress(job.progress)
+            time.sleep(_POLL_S)
+            job = msgspec.convert(self._request("GET", f"/api/v1/kb/{job.tenant_id}/jobs/{job.id}"), IngestJob)
+        if job.state == "failed" or job.result is None:
+            raise ApplianceError(job.error or "the ingest failed; see the appliance log")
+        return job.result
+
+    def _request(self, method: str, path: str, **kwargs: object) -> Any:
         response = self._send(method, path, **kwargs)
         self._check(response)
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
     def _send(self, method: str, path: str, **kwargs: object) -> httpx.Response:
         try:

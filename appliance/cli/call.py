@@ -38,28 +38,29 @@ def call() -> None:
 
 
 @call.command("list")
-@click.option("--tenant", default=None, help="Only this tenant's calls.")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="How many.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--tenant", required=True, help="Tenant id (see: appliance tenant list).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500), help="How many.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {calls, next_before}.")
 @click.pass_obj
-def list_calls(obj: CliContext, tenant: str | None, limit: int, as_json: bool) -> None:
-    """The latest calls, newest first, with their phone-line details (SIP Call-ID, codec, hangup, transfer)."""
+def list_calls(obj: CliContext, tenant: str, limit: int, as_json: bool) -> None:
+    """The business's latest calls, newest first, with their phone-line details (SIP Call-ID, codec, hangup,
+    transfer)."""
     backend = obj.backend()
     try:
-        calls = backend.recent_calls(tenant, limit)
+        page = backend.list_calls(tenant, limit)
     finally:
         backend.close()
     if as_json:
-        click.echo(msgspec.json.encode(calls).decode())
+        click.echo(msgspec.json.encode(page).decode())
         return
-    for record in calls:
-        seconds = f"{record.duration_s:.0f} s" if record.duration_s is not None else "live"
+    for row in page.calls:
+        seconds = f"{row.duration_s:.0f} s" if row.duration_s is not None else "live"
         click.echo(
-            f"{record.started_at:%Y-%m-%d %H:%M:%S}  {record.tenant_id}  {record.channel}  "
-            f"{record.caller or '?'} -> {record.callee or '?'}  {seconds}  {record.outcome or record.status}"
+            f"{row.started_at:%Y-%m-%d %H:%M:%S}  {row.id}  {row.channel}  {row.caller or '?'} -> "
+            f"{row.callee or '?'}  {seconds}  {row.outcome or row.status}"
         )
-        details = [f"ended: {record.end_reason}"] if record.end_reason else []
-        sip = record.meta.get("sip") or {}
+        details = [f"ended: {row.end_reason}"] if row.end_reason else []
+        sip = row.sip
         details += [
             f"{label} {sip[key]}"
             for label, key in (("call-id", "call_id"), ("codec", "codec"), ("hangup", "hangup_cause"))

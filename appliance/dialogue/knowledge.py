@@ -7,7 +7,7 @@ small enough to go inline into the (cached) system prompt, or it is searched per
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,11 @@ class Passage:
 
 
 class Knowledge(Protocol):
+    def mode(self, tenant_id: str) -> Literal["none", "inline", "retrieval"]:
+        """How the tenant's knowledge reaches the conversation: not at all, inline in the system prompt, or
+        searched per question (the ``answer_question`` tool)."""
+        ...
+
     def inline(self, tenant_id: str) -> str | None:
         """The tenant's whole knowledge as text for the system prompt, or None when it must be searched instead
         (or when there is none)."""

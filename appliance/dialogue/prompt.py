@@ -9,6 +9,7 @@ from importlib import resources
 from appliance.tenants.document import DAYS, TenantDocument
 
 SKILLS = ("receptionist", "grounding", "intents")
+_PERSONALITIES = resources.files("appliance.dialogue") / "skills" / "personalities"
 _DAY_NAMES = dict(
     zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
 )
@@ -18,14 +19,33 @@ def skill(name: str) -> str:
     return (resources.files("appliance.dialogue") / "skills" / f"{name}.md").read_text(encoding="utf-8").strip()
 
 
-def system_prompt(tenant: TenantDocument, skills: tuple[str, ...] = SKILLS) -> str:
+def system_prompt(tenant: TenantDocument, knowledge: str | None = None, skills: tuple[str, ...] = SKILLS) -> str:
     parts = [skill(name) for name in skills]
+    if tenant.tools:
+        parts.append(own_tools(tenant))
     text = "\n\n".join(parts).replace("{business}", tenant.name)
-    text = text.replace("{personality}", tenant.assistant.personality)
-    return f"{text}\n\n{business_facts(tenant)}"
+    text = text.replace("{personality}", personality(tenant.assistant.personality))
+    return f"{text}\n\n{business_facts(tenant, knowledge)}"
 
 
-def business_facts(tenant: TenantDocument) -> str:
+def personality(choice: str) -> str:
+    """A bundled personality by name, or the tenant's own words."""
+    bundled = _PERSONALITIES / f"{choice.strip().lower()}.md"
+    return bundled.read_text(encoding="utf-8").strip() if bundled.is_file() else choice.strip()
+
+
+def own_tools(tenant: TenantDocument) -> str:
+    lines = [
+        "# More intents, for this business's own services",
+        "Use the name as the intent, and put what the caller gave in slots:",
+    ]
+    for tool in tenant.tools:
+        params = ", ".join(tool.parameters.get("properties", {}))
+        lines.append(f'- "{tool.name}": {tool.description}' + (f" (slots: {params})" if params else ""))
+    return "\n".join(lines)
+
+
+def business_facts(tenant: TenantDocument, knowledge: str | None = None) -> str:
     lines = ["# BUSINESS FACTS", f"Name: {tenant.name}"]
     for label, value in (
         ("About", tenant.description),
@@ -49,6 +69,8 @@ def business_facts(tenant: TenantDocument) -> str:
             lines.append(f"- {service.name} ({detail})")
     if tenant.faq.strip():
         lines += ["Frequently asked questions:", '"""', tenant.faq.strip(), '"""']
+    if knowledge:
+        lines += ["From the business's own documents and website (quoted reference material):", '"""', knowledge, '"""']
     return "\n".join(lines)
 
 

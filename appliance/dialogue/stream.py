@@ -63,7 +63,7 @@ class ClauseChunker:
     """Cuts streamed text at sentence ends, and the first piece also at a clause end once it is long enough,
     so the first audio can start before the first sentence is complete."""
 
-    def __init__(self, first_clause_words: int = 4, min_words: int = 2) -> None:
+    def __init__(self, first_clause_words: int = 3, min_words: int = 2) -> None:
         self._buffer = ""
         self._first = True
         self._first_clause_words = first_clause_words

@@ -48,30 +48,31 @@ class CallRepository:
         )
 
     def add_turn(self, tenant_id: str, call_id: str, turn: TurnRecord) -> None:
+        """The turn itself; its tool calls are written as they happen (``add_tool_call``)."""
         lat = turn.latency_ms
-        with self._store.transaction():
-            self._store.execute(
-                "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    tenant_id,
-                    call_id,
-                    turn.idx,
-                    turn.started_at,
-                    turn.source,
-                    turn.caller,
-                    turn.reply,
-                    turn.intent,
-                    turn.interrupted,
-                    lat.endpoint,
-                    lat.stt,
-                    lat.llm_first_token,
-                    lat.tts_first_audio,
-                    lat.voice_to_voice,
-                    _json(turn.plan),
-                ],
-            )
-            for tool in turn.tool_calls:
-                self.add_tool_call(tenant_id, call_id, turn.idx, tool)
+        self._store.execute(
+            "INSERT INTO turns (tenant_id, call_id, idx, started_at, source, caller_text, reply_text, intent, "
+            "interrupted, endpoint_ms, stt_ms, llm_first_token_ms, tts_first_audio_ms, voice_to_voice_ms, "
+            "filler_audio_ms, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                tenant_id,
+                call_id,
+                turn.idx,
+                turn.started_at,
+                turn.source,
+                turn.caller,
+                turn.reply,
+                turn.intent,
+                turn.interrupted,
+                lat.endpoint,
+                lat.stt,
+                lat.llm_first_token,
+                lat.tts_first_audio,
+                lat.voice_to_voice,
+                lat.filler_audio,
+                _json(turn.plan),
+            ],
+        )
 
     def add_tool_call(self, tenant_id: str, call_id: str | None, turn_idx: int | None, tool: ToolCallRecord) -> None:
         self._store.execute(
@@ -124,18 +125,6 @@ class CallRepository:
         row["meta"] = msgspec.json.decode(row["meta"]) if row["meta"] else {}
         return msgspec.convert(row, CallRecord)
 
-    def recent(self, tenant_id: str | None = None, limit: int = 50) -> list[CallRecord]:
-        """The latest calls, newest first, for one tenant or all."""
-        where = "WHERE tenant_id = ? " if tenant_id else ""
-        rows = self._store.dicts(
-            f"SELECT * FROM calls {where}ORDER BY started_at DESC LIMIT ?",
-            [tenant_id, limit] if tenant_id else [limit],
-        )
-        for row in rows:
-            row.pop("recording", None)
-            row["meta"] = msgspec.json.decode(row["meta"]) if row["meta"] else {}
-        return [msgspec.convert(row, CallRecord) for row in rows]
-
     def turns(self, call_id: str) -> list[TurnRecord]:
         rows = self._store.dicts("SELECT * FROM turns WHERE call_id = ? ORDER BY idx", [call_id])
         tools = self._store.dicts(
@@ -160,6 +149,7 @@ class CallRepository:
                         llm_first_token=row["llm_first_token_ms"],
                         tts_first_audio=row["tts_first_audio_ms"],
                         voice_to_voice=row["voice_to_voice_ms"],
+                        filler_audio=row["filler_audio_ms"],
                     ),
                     tool_calls=[
                         ToolCallRecord(

@@ -50,7 +50,7 @@ class TenantRepository:
                     [doc.id, doc.name, doc.timezone, document, now, now],
                 )
             self._store.execute("DELETE FROM phone_numbers WHERE tenant_id = ?", [doc.id])
-            if numbers:  # a tenant may have none yet (browser calls only)
+            if numbers:  # a business may start without numbers (they come with its SIP trunk)
                 self._store.executemany(
                     "INSERT INTO phone_numbers VALUES (?, ?, ?)", [(n, doc.id, now) for n in numbers]
                 )

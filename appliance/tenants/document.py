@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import time
+from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -30,10 +30,61 @@ class Service(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     description: str = ""
 
 
+SKILLS = ("booking", "leads", "messages", "emergencies", "transfer", "knowledge")
+
+
 class Assistant(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     greeting: str = ""
-    personality: str = "warm, brief and practical"
+    # A bundled personality by name (appliance/dialogue/skills/personalities/), or your own words.
+    personality: str = "friendly"
     voice: str = ""
+    skills: list[str] = msgspec.field(default_factory=lambda: list(SKILLS))
+    # Words that send the caller to a person (offered, then transferred): "complaint", "manager", ...
+    escalation_words: list[str] = msgspec.field(default_factory=list)
+    # Silence that ends a caller's turn, if this business's callers need more (or less) than the box's setting.
+    endpoint_silence_ms: int | None = None
+
+
+class Emergency(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """What counts as an emergency for this business, and what the caller is told at once."""
+
+    phrases: list[str] = msgspec.field(default_factory=list)
+    safety_line: str = ""
+
+
+class Caldav(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    url: str
+    username: str = ""
+    password: str = ""
+    calendar: str = "bookings"
+
+
+class Booking(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    calendar: Literal["builtin", "caldav"] = "builtin"
+    slot_minutes: int = 30  # appointments start on this grid
+    buffer_minutes: int = 0  # kept free between appointments
+    lead_minutes: int = 60  # the earliest bookable time, from now
+    horizon_days: int = 60  # the latest bookable day, from today
+    holidays: list[str] = msgspec.field(default_factory=list)  # ISO dates the business is closed
+    caldav: Caldav | None = None
+
+
+class Notifications(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    owner_email: str = ""
+    owner_sms: str = ""
+    confirm_bookings_by_sms: bool = True
+
+
+class HttpTool(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A tool of the business's own, behind an HTTPS endpoint; requests are signed with HMAC-SHA256."""
+
+    name: str
+    description: str
+    url: str
+    method: Literal["GET", "POST"] = "POST"
+    parameters: dict[str, Any] = msgspec.field(default_factory=lambda: {"type": "object", "properties": {}})
+    secret: str = ""
+    timeout_seconds: float = 4.0
 
 
 class Transfer(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -59,6 +110,20 @@ class TenantDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     assistant: Assistant = msgspec.field(default_factory=Assistant)
     transfer: Transfer = msgspec.field(default_factory=Transfer)
     telephony: Telephony = msgspec.field(default_factory=Telephony)
+    emergency: Emergency = msgspec.field(default_factory=Emergency)
+    booking: Booking = msgspec.field(default_factory=Booking)
+    notifications: Notifications = msgspec.field(default_factory=Notifications)
+    tools: list[HttpTool] = msgspec.field(default_factory=list)
+
+    def has(self, skill: str) -> bool:
+        return skill in self.assistant.skills
+
+    def open_at(self, day: date, at: time) -> bool:
+        """Whether the business is open at a local time on a day (holidays included)."""
+        if day.isoformat() in self.booking.holidays:
+            return False
+        ranges = self.opening_hours()[DAYS[day.weekday()]]
+        return any(start <= at < end for start, end in ranges)
 
     def greeting(self) -> str:
         """What the assistant says first: the business's name and that it is an AI assistant."""
@@ -140,6 +205,7 @@ def _problems(doc: TenantDocument) -> list[str]:
             problems.append(f"numbers: '{number}' is not a phone number (digits, optionally starting with +)")
     if len({normalise_number(n) for n in doc.numbers}) != len(doc.numbers):
         problems.append("numbers: a number is listed twice")
+    problems += _problems_of_parts(doc)
     if doc.transfer.dtmf_digit not in tuple("0123456789*#"):
         problems.append("transfer.dtmf_digit must be one key: 0-9, * or #")
     problems += telephony_problems(doc.telephony)
@@ -148,6 +214,42 @@ def _problems(doc: TenantDocument) -> list[str]:
             problems.append(f"services[{i}]: name is empty")
         if not 5 <= service.duration_minutes <= 24 * 60:
             problems.append(f"services[{i}].duration_minutes must be 5 to 1440")
+    return problems
+
+
+def _problems_of_parts(doc: TenantDocument) -> list[str]:
+    problems = [
+        f"assistant.skills: unknown skill '{s}' (known: {', '.join(SKILLS)})"
+        for s in doc.assistant.skills
+        if s not in SKILLS
+    ]
+    silence = doc.assistant.endpoint_silence_ms
+    if silence is not None and not 200 <= silence <= 3000:
+        problems.append("assistant.endpoint_silence_ms must be 200 to 3000")
+    booking = doc.booking
+    if not 5 <= booking.slot_minutes <= 240:
+        problems.append("booking.slot_minutes must be 5 to 240")
+    if not 0 <= booking.buffer_minutes <= 240:
+        problems.append("booking.buffer_minutes must be 0 to 240")
+    if booking.calendar == "caldav" and booking.caldav is None:
+        problems.append("booking.calendar is 'caldav' but there is no [booking.caldav] table with its url")
+    for holiday in booking.holidays:
+        try:
+            date.fromisoformat(holiday)
+        except ValueError:
+            problems.append(f"booking.holidays: '{holiday}' is not a date like 2026-12-25")
+    names = [tool.name for tool in doc.tools]
+    for tool in doc.tools:
+        if not re.match(r"^[a-z][a-z0-9_]{2,39}$", tool.name):
+            problems.append(f"tools: name '{tool.name}' must be 3-40 characters of a-z, 0-9 and _")
+        if names.count(tool.name) > 1:
+            problems.append(f"tools: '{tool.name}' is declared twice")
+        if not tool.url.startswith(("http://", "https://")):
+            problems.append(f"tools.{tool.name}.url must be an http(s) URL")
+        if tool.parameters.get("type") != "object" or not isinstance(tool.parameters.get("properties", {}), dict):
+            problems.append(f"tools.{tool.name}.parameters must be a JSON schema of type object")
+        if not 0.2 <= tool.timeout_seconds <= 30:
+            problems.append(f"tools.{tool.name}.timeout_seconds must be 0.2 to 30")
     return problems
 
 

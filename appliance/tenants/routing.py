@@ -6,12 +6,12 @@ an after-hours call."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import msgspec
 
-from appliance.tenants.document import DAYS, TenantDocument
+from appliance.tenants.document import TenantDocument
 from appliance.tenants.telephony import NO_TRANSFER
 
 
@@ -22,14 +22,12 @@ class Routing:
 
 
 def is_open(tenant: TenantDocument, when: datetime) -> bool:
-    """Whether ``when`` (aware, or naive UTC) falls within the tenant's opening hours, in its time zone."""
+    """Whether ``when`` (aware, or naive UTC) falls within the tenant's opening hours (holidays closed), in its
+    time zone."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     local = when.astimezone(ZoneInfo(tenant.timezone))
-    now = local.time().replace(tzinfo=None)
-    ranges = tenant.opening_hours()[DAYS[local.weekday()]]
-    # "…-24:00" is stored as 23:59; the last minute of the day is open too.
-    return any(start <= now < end or (end == time(23, 59) and now >= end) for start, end in ranges)
+    return tenant.open_at(local.date(), local.time().replace(tzinfo=None))
 
 
 def route(tenant: TenantDocument, when: datetime) -> Routing:

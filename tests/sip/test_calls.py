@@ -39,11 +39,15 @@ def speech(pcm: np.ndarray, rate: int, threshold: float = 500.0, gap_s: float = 
     return [s for s in spans if s[1] - s[0] >= 0.3]
 
 
+def live_ids(runtime: Runtime) -> set[str]:
+    return {s.call.id for s in runtime.live.sessions()}
+
+
 async def live_session(runtime: Runtime, known: set[str] | None = None) -> CallSession:
     """The call that has just reached the appliance."""
     deadline = time.monotonic() + 10
     while True:
-        fresh = [s for cid, s in runtime.live.items() if cid not in (known or set())]
+        fresh = [s for s in runtime.live.sessions() if s.call.id not in (known or set())]
         if fresh:
             return fresh[0]
         assert time.monotonic() < deadline, "no call reached the appliance"
@@ -76,7 +80,7 @@ async def caller_on_line(
     caller = Baresip(folder / "caller", user="caller", domain=trunk.address, source=silence)
     caller.start()
     try:
-        known = set(runtime.live)
+        known = live_ids(runtime)
         caller.dial(trunk.uri(number))
         await caller.event("CALL_ESTABLISHED", 15)
         session = await live_session(runtime, known)
@@ -137,7 +141,7 @@ async def test_caller_is_heard_and_answered(loaded: Runtime, phone: SipService, 
     assert answer[1] - answer[0] > 1.0
     assert answer[0] > greeting[1]
     # The tenant records its calls: the caller on the left, the assistant on the right.
-    left, right = await asyncio.to_thread(_recorded, Path(record.meta["recording"]))
+    left, right = await asyncio.to_thread(_recorded, phone.recordings / record.meta["recording"])
     assert len(left) == 1 and left[0][1] - left[0][0] > 1.5, left  # the question
     assert len(right) >= 2, right  # the greeting and the answer
     assert left[0][0] > right[0][1]  # asked after the greeting
@@ -179,7 +183,7 @@ async def test_a_wideband_caller_is_answered_in_g722(
     caller = Baresip(tmp_path / "caller", user="caller", domain=trunk.address, source=silence, codecs="G722/16000/1")
     caller.start()
     try:
-        known = set(loaded.live)
+        known = live_ids(loaded)
         caller.dial(trunk.uri(BERLIN_DID))
         await caller.event("CALL_ESTABLISHED", 15)
         session = await live_session(loaded, known)
@@ -228,7 +232,7 @@ async def sipp(scenario: str, number: str, target: str, folder: Path, timeout_s:
 async def test_keys_sent_as_sip_info_reach_the_call_and_a_refused_transfer_is_survived(
     loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path
 ) -> None:
-    known = set(loaded.live)
+    known = live_ids(loaded)
     scenario = call_scenario(dtmf=[Dtmf(500, "0", "info")], refuse_refer=True, hold_ms=20000)
     call = asyncio.ensure_future(sipp(scenario, TORONTO_DID, trunk.address, tmp_path, timeout_s=180))
     session = await live_session(loaded, known)
@@ -249,7 +253,7 @@ async def test_two_numbers_reach_two_different_businesses(
 ) -> None:
     greetings = {}
     for number in (TORONTO_DID, BERLIN_DID):  # Berlin's number arrives in the To header only
-        known = set(loaded.live)
+        known = live_ids(loaded)
         call = asyncio.ensure_future(sipp(call_scenario(hold_ms=9000), number, trunk.address, tmp_path / number))
         session = await live_session(loaded, known)
         assert (await call).ok
@@ -325,8 +329,8 @@ async def test_malformed_sip_does_not_take_the_appliance_down(
     assert result.returncode in (0, 1), result.output  # sipp itself did its part; replies are not expected
     await asyncio.sleep(2)
     assert phone.status().state == "running"
-    assert not loaded.live  # nothing half-answered is left behind
-    known = set(loaded.live)
+    assert not loaded.live.sessions()  # nothing half-answered is left behind
+    known = live_ids(loaded)
     call = asyncio.ensure_future(sipp(call_scenario(hold_ms=4000), TORONTO_DID, trunk.address, tmp_path / "after"))
     await live_session(loaded, known)
     assert (await call).ok
@@ -347,7 +351,7 @@ async def test_re_registers_after_the_trunk_restarts(
         )
 
     await until(registered_again, 60, "the trunk registered again")
-    known = set(loaded.live)
+    known = live_ids(loaded)
     call = asyncio.ensure_future(sipp(call_scenario(hold_ms=3000), TORONTO_DID, trunk.address, tmp_path))
     await live_session(loaded, known)
     assert (await call).ok

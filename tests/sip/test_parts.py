@@ -17,7 +17,7 @@ import soundfile
 import structlog
 
 from appliance.calls.playout import Playout
-from appliance.calls.recording import StereoRecording
+from appliance.calls.stereo_recording import StereoRecording
 from appliance.errors import InputError, SettingsError
 from appliance.runtime import Runtime
 from appliance.settings import load_settings

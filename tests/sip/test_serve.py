@@ -118,9 +118,11 @@ def test_stopping_says_goodbye_hangs_up_and_unregisters(
         caller.dial(trunk.uri(TORONTO_DID))
         caller.wait("CALL_ESTABLISHED", 20)
         time.sleep(8)  # the greeting
-        listed = subprocess.run([*APPLIANCE, "call", "list", "--json"], env=env, capture_output=True, text=True)
-        [live] = json.loads(listed.stdout)
-        assert live["status"] == "active" and live["meta"]["sip"]["did"] == TORONTO_DID
+        listed = subprocess.run(
+            [*APPLIANCE, "call", "list", "--tenant", "maple-vet", "--json"], env=env, capture_output=True, text=True
+        )
+        [live] = json.loads(listed.stdout)["calls"]
+        assert live["status"] == "active" and live["sip"]["did"] == TORONTO_DID
         proc.send_signal(signal.SIGTERM)
         caller.wait("CALL_CLOSED", 30)
         assert proc.wait(30) == 0

@@ -1,37 +1,72 @@
-"""Calls over the API: simulate one, list the latest, read one back."""
+"""Calls over the API: a business's call list and each call with its turns and recording; simulate one."""
 
 from __future__ import annotations
 
-import msgspec
-from litestar import Controller, get, post
+from datetime import datetime
+from typing import Any
 
-from appliance.calls.records import CallRecord, TurnRecord
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.response import File
+
 from appliance.calls.simulate import SimulationReport, SimulationRequest, run_simulation
-from appliance.errors import InputError
 from appliance.runtime import Runtime
-from web.api.auth import cli_token_guard
+from web.api.paths import TENANT
+from web.auth.access import require
+from web.auth.policy import Permission, Principal
+from web.queries.calls import CallDetail, CallFilter, CallPage
+from web.scope import TenantScope
 
 
-class CallDetail(msgspec.Struct):
-    call: CallRecord
-    turns: list[TurnRecord]
+class SimulateController(Controller):
+    path = "/api/v1/calls"
+    tags = ["calls"]
+
+    @post("/simulate", permission="signed_in")
+    async def simulate(
+        self, request: Request[Any, Any, Any], runtime: Runtime, principal: Principal, data: SimulationRequest
+    ) -> SimulationReport:
+        """Run one call through the real call loop from typed lines or WAV files (the CLI's `call simulate`)."""
+        require(request, principal, Permission.CALLS_TEST, data.tenant)
+        return await run_simulation(runtime, data)
 
 
 class CallController(Controller):
-    path = "/api/v1/calls"
-    guards = [cli_token_guard]  # noqa: RUF012
-    tags = ["calls"]  # noqa: RUF012
+    path = f"{TENANT}/calls"
+    tags = ["calls"]
 
-    @post("/simulate")
-    async def simulate(self, runtime: Runtime, data: SimulationRequest) -> SimulationReport:
-        return await run_simulation(runtime, data)
+    @get("/", permission=Permission.CALLS_READ, sync_to_thread=True)
+    def list_calls(
+        self,
+        view: TenantScope,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        outcome: str | None = None,
+        status: str | None = None,
+        q: str | None = None,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> CallPage:
+        """The business's calls, newest first. ``since``/``until`` are UTC; ``q`` searches the caller's number
+        and the transcript; ``before`` (a call id from ``next_before``) pages back."""
+        return view.calls.search(
+            CallFilter(since=since, until=until, outcome=outcome, status=status, q=q, before=before, limit=limit)
+        )
 
-    @get("/", sync_to_thread=True)
-    def list_calls(self, runtime: Runtime, tenant: str | None = None, limit: int = 50) -> list[CallRecord]:
-        if not 1 <= limit <= 1000:
-            raise InputError("limit must be 1 to 1000")
-        return runtime.calls.recent(tenant, limit)
+    @get("/{call_id:str}", permission=Permission.CALLS_READ, sync_to_thread=True)
+    def get_call(self, view: TenantScope, call_id: str) -> CallDetail:
+        """One call with its turns (transcript, tool calls, latency of each step)."""
+        return view.calls.get(call_id)
 
-    @get("/{call_id:str}", sync_to_thread=True)
-    def get_call(self, runtime: Runtime, call_id: str) -> CallDetail:
-        return CallDetail(runtime.calls.get(call_id), runtime.calls.turns(call_id))
+    @get(
+        "/{call_id:str}/recording",
+        permission=Permission.CALLS_READ,
+        sync_to_thread=True,
+        media_type="audio/wav",
+    )
+    def recording(self, view: TenantScope, call_id: str) -> File:
+        """The call's recording as WAV (404 when it has none, or it is past its retention)."""
+        path = view.calls.recording(call_id)
+        if path is None:
+            raise NotFoundException(f"call '{call_id}' has no recording")
+        return File(path=path, media_type="audio/wav", content_disposition_type="inline")

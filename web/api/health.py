@@ -36,7 +36,7 @@ class Health(msgspec.Struct):
     sip: SipStatus
 
 
-@get("/healthz", sync_to_thread=False, tags=["health"])
+@get("/healthz", sync_to_thread=False, tags=["health"], permission="public")
 def healthz(runtime: Runtime) -> Response[Health]:
     models = [
         ModelHealth(s.role, s.choice, s.state, s.device, s.load_seconds, s.error) for s in runtime.models.status()

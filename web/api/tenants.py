@@ -1,16 +1,19 @@
-"""Tenants over the API (used by the CLI while the server holds the store)."""
+"""Businesses over the API (also used by the CLI while the server holds the store)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, get, post, put
 
+from appliance.errors import NotFoundError
 from appliance.runtime import Runtime
 from appliance.store.tenants import TenantSummary
 from appliance.tenants.document import TenantDocument, parse_tenant
-from web.api.auth import cli_token_guard
+from web.auth.access import deny, require
+from web.auth.policy import Permission, Principal
+from web.context import WebContext
 
 
 class Saved(msgspec.Struct):
@@ -18,25 +21,72 @@ class Saved(msgspec.Struct):
     existed: bool
 
 
+class Business(msgspec.Struct):
+    id: str
+    name: str
+    role: str
+
+
+class Me(msgspec.Struct, kw_only=True):
+    kind: str
+    id: str
+    name: str
+    installer: bool
+    businesses: list[Business]
+
+
+def visible_tenants(runtime: Runtime, principal: Principal) -> list[TenantSummary]:
+    return [t for t in runtime.tenants.summaries() if principal.role_in(t.id) is not None]
+
+
 class TenantController(Controller):
     path = "/api/v1/tenants"
-    guards = [cli_token_guard]  # noqa: RUF012
-    tags = ["tenants"]  # noqa: RUF012
+    tags = ["tenants"]
 
-    @get("/", sync_to_thread=True)
-    def list_tenants(self, runtime: Runtime) -> list[TenantSummary]:
-        return runtime.tenants.summaries()
+    @get("/", permission="signed_in", sync_to_thread=True)
+    def list_tenants(self, runtime: Runtime, principal: Principal) -> list[TenantSummary]:
+        """The businesses you can see."""
+        return visible_tenants(runtime, principal)
 
-    @get("/{tenant_id:str}", sync_to_thread=True)
+    @get("/{tenant_id:str}", permission=Permission.TENANT_READ, sync_to_thread=True)
     def get_tenant(self, runtime: Runtime, tenant_id: str) -> TenantDocument:
         return runtime.tenants.get(tenant_id)
 
-    @post("/", sync_to_thread=True)
-    def create_tenant(self, runtime: Runtime, data: dict[str, Any]) -> Saved:
+    @post("/", permission="installer", sync_to_thread=True)
+    def create_tenant(self, web: WebContext, principal: Principal, data: dict[str, Any]) -> Saved:
+        """Add a business from a tenant document (installers)."""
         doc = parse_tenant(data)
-        return Saved(doc.id, runtime.tenants.save(doc, replace=False, actor="api"))
+        existed = web.runtime.tenants.save(doc, replace=False, actor=principal.actor)
+        if principal.kind == "user":
+            web.accounts.grant(principal.id, doc.id, "installer")
+        return Saved(doc.id, existed)
 
-    @put("/", sync_to_thread=True)
-    def replace_tenant(self, runtime: Runtime, data: dict[str, Any]) -> Saved:
+    @put("/", permission="signed_in", sync_to_thread=True)
+    def replace_tenant(
+        self, request: Request[Any, Any, Any], web: WebContext, principal: Principal, data: dict[str, Any]
+    ) -> Saved:
+        """Replace a business's whole document (owners), or add it if it does not exist (installers)."""
         doc = parse_tenant(data)
-        return Saved(doc.id, runtime.tenants.save(doc, replace=True, actor="api"))
+        try:
+            web.runtime.tenants.get(doc.id)
+        except NotFoundError:
+            if not principal.may_add_businesses:
+                deny(request, principal, None, "installer")
+        else:
+            require(request, principal, Permission.TENANT_WRITE, doc.id)
+        existed = web.runtime.tenants.save(doc, replace=True, actor=principal.actor)
+        if not existed and principal.kind == "user":
+            web.accounts.grant(principal.id, doc.id, "installer")
+        return Saved(doc.id, existed)
+
+
+@get("/api/v1/me", permission="signed_in", sync_to_thread=True, tags=["tenants"])
+def me(runtime: Runtime, principal: Principal) -> Me:
+    """Who you are signed in as, and your role in each business you can see."""
+    return Me(
+        kind=principal.kind,
+        id=principal.id,
+        name=principal.name,
+        installer=principal.may_add_businesses,
+        businesses=[Business(t.id, t.name, principal.role_in(t.id) or "") for t in visible_tenants(runtime, principal)],
+    )

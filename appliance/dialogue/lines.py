@@ -1,0 +1,105 @@
+"""The fixed lines the flow speaks, and how dates, times and numbers are said aloud.
+
+These are the turns where exact words matter (reading details back before committing, what was booked, a
+safety line), so they are not left to a small model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+
+
+def spoken_time(t: time) -> str:
+    hour = t.hour % 12 or 12
+    suffix = "am" if t.hour < 12 else "pm"
+    if t.hour == 12 and t.minute == 0:
+        return "midday"
+    return f"{hour}:{t.minute:02d} {suffix}" if t.minute else f"{hour} {suffix}"
+
+
+def spoken_day(day: date, today: date) -> str:
+    if day == today:
+        return "today"
+    if (day - today).days == 1:
+        return "tomorrow"
+    suffix = "th" if 11 <= day.day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day.day % 10, "th")
+    return f"{day.strftime('%A')} the {day.day}{suffix} of {day.strftime('%B')}"
+
+
+def spoken_when(moment: datetime, today: date) -> str:
+    return f"{spoken_day(moment.date(), today)} at {spoken_time(moment.time())}"
+
+
+def spoken_number(digits: str) -> str:
+    """Digits in small groups, each read on its own. International numbers end in a group of four
+    ('+13125550142' -> 'plus 1, 3 1 2, 5 5 5, 0 1 4 2'); national ones end in two groups of three
+    ('0412555918' -> '0 4 1 2, 5 5 5, 9 1 8')."""
+    if digits.startswith("+"):
+        rest, groups = digits[1:-4], [digits[-4:]]
+        while rest:
+            groups.insert(0, rest[-3:])
+            rest = rest[:-3]
+        return "plus " + ", ".join(" ".join(group) for group in groups)
+    head = max(2, len(digits) - 6)
+    groups = [digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)]
+    return ", ".join(" ".join(group) for group in groups if group)
+
+
+def choices(options: Sequence[str]) -> str:
+    options = list(options)
+    if len(options) <= 1:
+        return "".join(options)
+    return ", ".join(options[:-1]) + " or " + options[-1]
+
+
+ANYTHING_ELSE = "Is there anything else I can help with?"
+ASK = {
+    "service": "Which service do you need? We do {services}.",
+    "when": "What day and time would suit you?",
+    "name": "Can I have your name, please?",
+    "phone": "And what's the best phone number to reach you on?",
+    "phone_check": "Is {number} the best number to reach you on?",
+    "address": "What's the address?",
+    "reason": "What's it about?",
+    "message": "What would you like me to pass on?",
+    "booking_phone": "What phone number is the booking under?",
+}
+AGAIN = {
+    "phone": "Sorry, I didn't get the whole number. Could you say it again, one digit at a time?",
+    "name": "Sorry, I didn't catch your name. Could you say it again?",
+    "when": "Sorry, I didn't catch the day and time. When would suit you?",
+    "service": "Sorry, which of these do you need: {services}?",
+}
+OFFER = "The nearest free times are {options}. Would one of those suit?"
+OFFER_ONE = "The nearest free time is {option}. Would that suit?"
+FREE = "{when} is free."
+NO_SLOTS = "Sorry, I can't see any free times in the next few weeks. Would you like me to take a message instead?"
+CONFIRM_BOOKING = "Just to confirm: {service} {when}, for {name}, on {phone}. Shall I book that?"
+BOOKED = "You're booked in for {when}. We'll send you a text to confirm."
+TAKEN = "Sorry, that time was just taken. " + OFFER
+CONFIRM_LEAD = "So that's {name} on {phone}, about {reason}. Shall I pass that on to the team?"
+LEAD_DONE = "Thanks, I've passed that on, and someone will get back to you {when}."
+CONFIRM_MESSAGE = "So the message from {name} on {phone} is: {message}. Shall I send that to the team?"
+MESSAGE_DONE = "Thanks, I've sent your message to the team."
+DROPPED = "No problem, I haven't {what}."
+WHAT_CHANGE = "What would you like to change?"
+FOUND_BOOKING = "I can see your {service} on {when}. Shall I cancel it?"
+FOUND_FOR_MOVE = "I can see your {service} on {when}. When would you like to move it to?"
+CONFIRM_MOVE = "So that's moving your {service} to {when}. Shall I do that?"
+CANCELLED = "Done: your booking for {when} is cancelled."
+MOVED = "Done: your {service} is now {when}. We'll text you to confirm."
+NO_BOOKING = "I can't find an upcoming booking under that number. Would you like to make a new one?"
+EMERGENCY = "That sounds urgent. I'm alerting the team right now."
+EMERGENCY_DETAILS = "So they can get straight to you, what's the address?"
+EMERGENCY_SENT = "Thanks. The team has your details and will contact you as soon as possible."
+HANDOVER = "Of course. I'm putting you through to someone from the team now, please hold."
+OFFER_PERSON = "I can put you through to someone from the team. Would you like that?"
+NOBODY = "There's no one available to take your call right now. Can I take a message for the team?"
+WRONG_NUMBER = "I think you may have the wrong number: this is {business}. Is there anything I can help you with?"
+GOODBYE = "Thanks for calling {business}. Goodbye!"
+CANT_DO = "Sorry, I'm not able to do that right now. Would you like me to take a message for the team?"
+UNAVAILABLE = "Sorry, I can't check that right now. Would you like me to take a message instead?"
+DONT_KNOW = "I'm sorry, I don't know that. Would you like me to take a message so the team can get back to you?"
+REFUSE_INSTRUCTIONS = "Sorry, I can't share that. Is there anything I can help you with at {business}?"
+FILLER = "One moment while I check."

@@ -1,0 +1,222 @@
+"""Calls from a browser over WebRTC (aiortc): the caller's microphone feeds a ``CallSession`` and the
+assistant's playout buffer is the track the browser hears, as ``appliance.calls.simulate`` does with a file.
+
+Signalling is one request: the browser sends its offer with every ICE candidate gathered, and gets back the
+answer with ours. The call's line rate is 16 kHz (wideband: better for speech recognition than 8 kHz phones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import aioice.ice
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, AudioResampler
+
+from appliance.audio import frame_samples
+from appliance.calls.events import TransferRequested
+from appliance.calls.recording import Recording
+from appliance.calls.session import CallSession
+from appliance.errors import InputError
+
+log = logging.getLogger("appliance.webrtc")
+
+RATE = 16000
+_FRAME = frame_samples(RATE)
+_CONNECT_TIMEOUT_S = 20.0
+_DRAIN_LIMIT_S = 8.0  # a reply still being spoken when the call is handed over or ended is cut off after this
+
+
+def restrict_ice_addresses(addresses: Sequence[str]) -> None:
+    """Offer only these host addresses. aioice leaves out loopback and has no option for it, so its address
+    lookup is replaced, process-wide: the setting applies to every browser call of this process."""
+    if addresses:
+        chosen = list(addresses)
+        aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
+
+
+class _PlayoutTrack(MediaStreamTrack):
+    """What the browser hears: the session's playout buffer, 20 ms at a time, paced by the wall clock."""
+
+    kind = "audio"
+
+    def __init__(self, call: BrowserCall) -> None:
+        super().__init__()
+        self._call = call
+        self._sent = 0
+        self._start: float | None = None
+        self._silence = np.zeros(_FRAME, dtype=np.int16)
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        else:
+            self._sent += _FRAME
+            await asyncio.sleep(max(0.0, self._start + self._sent / RATE - now))
+        pcm = self._call.session.playout.read(_FRAME)
+        if pcm is None:
+            pcm = self._silence
+        else:
+            self._call.recording.assistant(pcm, self._call.clock_sample(self._start) + self._sent)
+        frame = AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = RATE
+        frame.pts = self._sent
+        frame.time_base = fractions.Fraction(1, RATE)
+        return frame
+
+
+class BrowserCall:
+    def __init__(self, session: CallSession, recordings: Path, on_closed: Callable[[BrowserCall], None]) -> None:
+        if session.rate != RATE:
+            raise InputError(f"a browser call runs at {RATE} Hz")
+        self.session = session
+        self.recording = Recording(RATE)
+        self._recordings = recordings
+        self._on_closed = on_closed
+        # No STUN or TURN server: the browser is on the box's own network. (aiortc's default would ask a public
+        # STUN server, which an appliance must not reach out to, and which delays the answer when unreachable.)
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self._origin = time.monotonic()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._finished = asyncio.Event()
+        self._finishing = False
+
+    @property
+    def call_id(self) -> str:
+        return self.session.call.id
+
+    def clock_sample(self, at: float) -> int:
+        """Where a moment (``time.monotonic()``) falls in the recording, in samples since the call was answered."""
+        return max(0, round((at - self._origin) * RATE))
+
+    async def answer(self, sdp: str, kind: str) -> RTCSessionDescription:
+        if kind != "offer" or "m=audio" not in sdp:
+            raise InputError("send an SDP offer with an audio section")
+        pc = self._pc
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio":
+                self._tasks.append(asyncio.create_task(self._listen(track), name="webrtc-listen"))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            self.session.log.info("browser connection", state=pc.connectionState)
+            if pc.connectionState in ("failed", "closed"):
+                await self.finish("the browser connection " + pc.connectionState)
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except ValueError as exc:
+            await self.finish("the browser's offer was refused")
+            raise InputError(f"the SDP offer cannot be used: {exc}") from None
+        pc.addTrack(_PlayoutTrack(self))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self.session.start()
+        self._tasks.append(asyncio.create_task(self._supervise(), name="webrtc-supervise"))
+        return pc.localDescription
+
+    async def _listen(self, track: MediaStreamTrack) -> None:
+        """The caller's microphone, whatever its rate and layout, as 20 ms mono frames at the line's rate."""
+        resampler = AudioResampler(format="s16", layout="mono", rate=RATE)
+        pending = np.zeros(0, dtype=np.int16)
+        position: int | None = None
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                break
+            if position is None:
+                position = self.clock_sample(time.monotonic())
+            for out in resampler.resample(frame):  # type: ignore[arg-type]
+                pending = np.concatenate([pending, out.to_ndarray().reshape(-1).astype(np.int16)])
+            while pending.size >= _FRAME:
+                chunk, pending = pending[:_FRAME], pending[_FRAME:]
+                if self.session.leaving is None:  # once handed over or ending, the caller is not listened to
+                    self.session.feed(chunk)
+                self.recording.caller(chunk, position)
+                position += _FRAME
+        await self.finish("the caller hung up")
+
+    async def _supervise(self) -> None:
+        """Ends the call when the media never connects, and once a handover or goodbye has been played."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _CONNECT_TIMEOUT_S
+        leaving_by: float | None = None
+        while not self._finished.is_set():
+            if self._pc.connectionState != "connected" and loop.time() > deadline:
+                await self.finish("the browser's media never connected")
+                return
+            if self._pc.connectionState == "connected":
+                deadline = float("inf")
+            leaving = self.session.leaving
+            if leaving is not None and leaving_by is None:
+                leaving_by = loop.time() + _DRAIN_LIMIT_S
+            drained = self.session.playout.buffered_seconds == 0 and not self.session.busy
+            if leaving is not None and leaving_by is not None and (drained or loop.time() > leaving_by):
+                if isinstance(leaving, TransferRequested):
+                    self.session.log.info("a browser call cannot be transferred; ending it", target=leaving.target)
+                await self.finish(leaving.reason)
+                return
+            await asyncio.sleep(0.1)
+
+    async def finish(self, reason: str) -> None:
+        if self._finishing:
+            await self._finished.wait()
+            return
+        self._finishing = True
+        try:
+            current = asyncio.current_task()
+            for task in self._tasks:
+                if task is not current:
+                    task.cancel()
+            with contextlib.suppress(Exception):
+                await self._pc.close()
+            name = await asyncio.to_thread(
+                self.recording.save, self._recordings, self.session.call.tenant_id, self.call_id
+            )
+            if name is not None:
+                self.session.call.meta["recording"] = name
+            await self.session.end(reason, wait=False)
+        finally:
+            self._finished.set()
+            self._on_closed(self)
+
+
+class BrowserCalls:
+    """The browser calls in progress, so a hangup request can find its call and shutdown can end them all."""
+
+    def __init__(self, recordings: Path, ice_addresses: Sequence[str]) -> None:
+        self._recordings = recordings
+        self._calls: dict[str, BrowserCall] = {}
+        restrict_ice_addresses(ice_addresses)
+
+    async def answer(self, session: CallSession, sdp: str, kind: str) -> tuple[str, RTCSessionDescription]:
+        call = BrowserCall(session, self._recordings, self._forget)
+        self._calls[call.call_id] = call
+        try:
+            return call.call_id, await call.answer(sdp, kind)
+        except BaseException:
+            await call.finish("the call could not be set up")
+            raise
+
+    def _forget(self, call: BrowserCall) -> None:
+        self._calls.pop(call.call_id, None)
+
+    def get(self, call_id: str) -> BrowserCall | None:
+        return self._calls.get(call_id)
+
+    async def close(self) -> None:
+        for call in list(self._calls.values()):
+            await call.finish("the appliance is shutting down")

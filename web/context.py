@@ -1,0 +1,48 @@
+"""What the web layer shares across requests: the runtime, accounts, sessions, tokens and login throttle.
+Created once with the app and reached through its state, never as a global."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from appliance.runtime import Runtime
+from sip.webrtc import BrowserCalls
+from web.auth.throttle import LoginThrottle
+from web.store.accounts import Accounts
+from web.store.business import BusinessSettings
+from web.store.sessions import Sessions
+from web.store.tokens import ApiTokens
+from web.webhooks import WebhookSender
+
+
+@dataclass
+class WebContext:
+    runtime: Runtime
+    cli_token: str
+    accounts: Accounts
+    sessions: Sessions
+    tokens: ApiTokens
+    throttle: LoginThrottle
+    business: BusinessSettings
+    browser_calls: BrowserCalls
+    webhooks: WebhookSender
+
+    @classmethod
+    def create(cls, runtime: Runtime, cli_token: str) -> WebContext:
+        web = runtime.settings.web
+        store = runtime.store
+        business = BusinessSettings(store, runtime.secrets)
+        webhooks = WebhookSender(business)
+        runtime.live.on_ended.append(webhooks.call_ended)
+        return cls(
+            runtime=runtime,
+            cli_token=cli_token,
+            accounts=Accounts(store),
+            sessions=Sessions(store, runtime.secret_box, timedelta(hours=web.session_hours)),
+            tokens=ApiTokens(store, runtime.secret_box),
+            throttle=LoginThrottle(web.login_attempts, web.login_window_s),
+            business=business,
+            webhooks=webhooks,
+            browser_calls=BrowserCalls(runtime.settings.recordings_path, web.ice_addresses),
+        )

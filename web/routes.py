@@ -1,0 +1,70 @@
+"""Every route of the app, in one list: the REST API, the pages, and the static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar.static_files import create_static_files_router
+
+from web.api.assistant import AssistantController
+from web.api.business import NotificationController, NumbersController, RetentionController, WebhookController
+from web.api.calls import CallController, SimulateController
+from web.api.dashboard import DashboardController
+from web.api.health import healthz
+from web.api.kb import KnowledgeController
+from web.api.live import LiveController, live_feed
+from web.api.sip import sip_line
+from web.api.tenants import TenantController, me
+from web.api.users import TokenController, UserController
+from web.api.webrtc import WebRtcController
+from web.api.work import AuditController, BookingController, LeadController
+from web.pages import auth, business, config
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def handlers() -> list[Any]:
+    return [
+        healthz,
+        me,
+        TenantController,
+        SimulateController,
+        CallController,
+        LiveController,
+        live_feed,
+        DashboardController,
+        BookingController,
+        LeadController,
+        AuditController,
+        AssistantController,
+        NumbersController,
+        NotificationController,
+        WebhookController,
+        RetentionController,
+        UserController,
+        TokenController,
+        WebRtcController,
+        sip_line,
+        KnowledgeController,
+        auth.front_door,
+        auth.login_page,
+        auth.login,
+        auth.logout,
+        auth.setup_page,
+        auth.setup,
+        auth.businesses,
+        business.dashboard_page,
+        business.calls_page,
+        business.call_page,
+        business.live_page,
+        business.bookings_page,
+        business.leads_page,
+        business.audit_page,
+        config.welcome_page,
+        config.assistant_page,
+        config.test_call_page,
+        config.knowledge_page,
+        config.settings_page,
+        create_static_files_router(path="/static", directories=[STATIC], opt={"permission": "public"}),
+    ]

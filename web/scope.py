@@ -1,0 +1,66 @@
+"""A request's view of one business: the principal, their role there, and every query bound to the business.
+Built only after ``web.auth.access`` has let the request through, from the ``{tenant_id}`` in its path."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from litestar import Request
+
+from appliance.store import audit
+from appliance.tenants.document import TenantDocument
+from web.auth.identity import principal_of
+from web.auth.policy import Permission, Principal, Role
+from web.context import WebContext
+from web.queries.calls import TenantCalls
+from web.queries.work import AuditEntry, TenantBookings, TenantLeads, audit_entries
+
+
+class TenantScope:
+    def __init__(self, web: WebContext, principal: Principal, tenant_id: str) -> None:
+        self.web = web
+        self.principal = principal
+        self.tenant_id = tenant_id
+        self.role: Role | None = principal.role_in(tenant_id)
+        self.tenant: TenantDocument = web.runtime.tenants.get(tenant_id)  # NotFoundError → 404
+        store = web.runtime.store
+        self.calls = TenantCalls(store, web.runtime.calls, tenant_id, web.runtime.settings.recordings_path)
+        self.bookings = TenantBookings(store, tenant_id)
+        self.leads = TenantLeads(store, tenant_id)
+
+    def may(self, permission: Permission | str) -> bool:
+        return self.principal.may(Permission(permission), self.tenant_id)
+
+    def audit(self, action: str, target: str, detail: Any = None) -> None:
+        audit.record(
+            self.web.runtime.store,
+            tenant_id=self.tenant_id,
+            actor=self.principal.actor,
+            action=action,
+            target=target,
+            detail=detail,
+        )
+
+    def audit_log(self, before: str | None, limit: int) -> list[AuditEntry]:
+        return audit_entries(self.web.runtime.store, self.tenant_id, before, limit)
+
+    @cached_property
+    def live(self) -> list[Any]:
+        return self.web.runtime.live.of_tenant(self.tenant_id)
+
+
+def provide_web(request: Request[Any, Any, Any]) -> WebContext:
+    web: WebContext = request.app.state.web
+    return web
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = principal_of(request)
+    if principal is None:  # the access guard lets no such request through to a handler that asks for one
+        raise RuntimeError("a handler asked for the principal on a public route")
+    return principal
+
+
+def provide_view(request: Request[Any, Any, Any], tenant_id: str) -> TenantScope:
+    return TenantScope(request.app.state.web, provide_principal(request), tenant_id)

@@ -1,0 +1,68 @@
+"""Signed-in sessions. The cookie holds a random id; the table holds only its keyed hash, so reading the
+database does not let anyone take over a session. Lookups are cached briefly: every page and API call needs one."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from appliance.security.secrets import SecretBox
+from appliance.store.database import Store, utcnow
+from web.store.cache import TtlCache
+
+_CACHE_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    user_id: str
+    csrf: str
+    id_hash: str
+
+
+class Sessions:
+    def __init__(self, store: Store, box: SecretBox, lifetime: timedelta) -> None:
+        self._store = store
+        self._box = box
+        self.lifetime = lifetime
+        self._cache: TtlCache[SessionRow | None] = TtlCache(_CACHE_S)
+
+    def create(self, user_id: str, *, address: str | None, user_agent: str | None) -> tuple[str, SessionRow]:
+        """A new session; returns the cookie value (never stored) and the row."""
+        token = secrets.token_urlsafe(32)
+        row = SessionRow(user_id=user_id, csrf=secrets.token_urlsafe(24), id_hash=self._box.digest(token))
+        now = utcnow()
+        self._store.execute(
+            "INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [row.id_hash, user_id, row.csrf, now, now + self.lifetime, address, (user_agent or "")[:300]],
+        )
+        return token, row
+
+    def lookup(self, token: str) -> SessionRow | None:
+        id_hash = self._box.digest(token)
+
+        def load() -> SessionRow | None:
+            found = self._store.rows(
+                "SELECT s.user_id, s.csrf FROM web_sessions s JOIN users u ON u.id = s.user_id "
+                "WHERE s.id_hash = ? AND s.expires_at > ? AND NOT u.disabled",
+                [id_hash, utcnow()],
+            )
+            return SessionRow(user_id=found[0][0], csrf=found[0][1], id_hash=id_hash) if found else None
+
+        return self._cache.get(id_hash, load)
+
+    def end(self, id_hash: str) -> None:
+        self._store.execute("DELETE FROM web_sessions WHERE id_hash = ?", [id_hash])
+        self._cache.pop(id_hash)
+
+    def end_for_user(self, user_id: str) -> None:
+        """Sign a user out everywhere (their access changed)."""
+        self._store.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
+        self._cache.drop(keep=lambda row: row is None or row.user_id != user_id)
+
+    def purge_expired(self) -> int:
+        expired = int(self._store.scalar("SELECT count(*) FROM web_sessions WHERE expires_at <= ?", [utcnow()]))
+        if expired:
+            self._store.execute("DELETE FROM web_sessions WHERE expires_at <= ?", [utcnow()])
+        return expired

@@ -12,8 +12,8 @@ SipState = Literal["off", "starting", "running", "failed", "stopped", "not runni
 
 class TrunkStatus(msgspec.Struct, kw_only=True):
     name: str
-    registrar: str
-    username: str
+    registrar: str | None  # None where the status is shown to anyone (/healthz)
+    username: str | None
     state: TrunkState
     code: int | None = None  # the registrar's last answer
     reason: str | None = None
@@ -32,6 +32,11 @@ class SipStatus(msgspec.Struct, kw_only=True):
     max_calls: int = 0
     lines: int = 0  # SIP calls being handled, busy messages included
     trunks: list[TrunkStatus] = msgspec.field(default_factory=list)
+
+    def public(self) -> SipStatus:
+        """Without the trunks' accounts and registrars: for /healthz, which anyone on the network may read."""
+        trunks = [msgspec.structs.replace(t, registrar=None, username=None) for t in self.trunks]
+        return msgspec.structs.replace(self, trunks=trunks)
 
     @property
     def healthy(self) -> bool:

@@ -69,7 +69,7 @@ password = "not the password"
     settings = load_settings(config, {})
     url = f"http://127.0.0.1:{settings.server.port}"
     try:
-        _wait_healthy(url, proc)
+        _wait_healthy(url, proc, folder / "data" / "logs" / "appliance.jsonl")
         yield url, env, proc
     finally:
         if proc.poll() is None:
@@ -77,12 +77,19 @@ password = "not the password"
             proc.wait()
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[str]) -> None:
+def _wait_healthy(url: str, proc: subprocess.Popen[str], log: Path) -> None:
+    """Until the models are loaded, the prompts evaluated (a stop during that waits for the LLM's thread) and the
+    main trunk registered."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
             health = httpx.get(f"{url}/healthz").json()
-            if health["status"] in ("ok", "degraded") and health["sip"]["trunks"][0]["state"] == "registered":
+            warmed = log.exists() and '"ready: all models loaded' in log.read_text()
+            if (
+                warmed
+                and health["status"] in ("ok", "degraded")
+                and health["sip"]["trunks"][0]["state"] == "registered"
+            ):
                 return
         except (httpx.HTTPError, KeyError, json.JSONDecodeError):
             pass
@@ -105,6 +112,7 @@ def test_sip_status_from_the_cli_while_serving(served: tuple[str, dict[str, str]
     health = httpx.get(f"{url}/healthz")
     assert health.status_code == 200 and health.json()["status"] == "degraded"
     assert health.json()["sip"]["trunks"][0]["state"] == "registered"
+    assert health.json()["sip"]["trunks"][0]["username"] is None  # /healthz is public: no account names
 
 
 def test_stopping_says_goodbye_hangs_up_and_unregisters(

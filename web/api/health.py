@@ -61,6 +61,6 @@ def healthz(runtime: Runtime) -> Response[Health]:
         uptime_s=round((utcnow() - runtime.started_at).total_seconds(), 1),
         models=models,
         store=store,
-        sip=sip,
+        sip=sip.public(),
     )
     return Response(body, status_code=200 if status in ("ok", "degraded") else 503)

@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 APPLIANCE := $(BIN)/appliance
 DEBIAN_PACKAGES := espeak-ng sox chromium
+# The SIP peers the tests and benchmarks call through: kamailio (the trunk), sipp and baresip (callers). Not for
+# `make run`: Debian starts kamailio as a service on port 5060, the port the appliance itself listens on.
+TEST_DEBIAN_PACKAGES := kamailio sip-tester baresip-core
 STAMP := $(VENV)/.installed
+
+test bench: DEBIAN_PACKAGES += $(TEST_DEBIAN_PACKAGES)
 
 .PHONY: run test bench lint install debs clean
 
@@ -19,6 +24,7 @@ test: install
 bench: install
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/kb.py
+	$(BIN)/python bench/sip_calls.py
 
 lint: install
 	$(BIN)/ruff check .

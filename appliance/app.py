@@ -15,6 +15,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from appliance.runtime import Runtime
 from models.errors import ModelError
+from sip.startup import sip_service
 from web import routes
 from web.api import errors
 from web.api.deps import provide_runtime
@@ -38,9 +39,15 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
             tasks.append(asyncio.create_task(_warm_up(runtime)))
             # New knowledge changes a tenant's prompt: evaluate it again before the next call needs it.
             runtime.kb.on_change.append(runtime.warm_tenant)
+        telephony = sip_service(runtime)
+        if telephony is not None:
+            await telephony.start()
+            runtime.telephony = telephony
         try:
             yield
         finally:
+            if telephony is not None:  # first: callers hear goodbye while everything still works
+                await telephony.stop()
             await runtime.kb.close()
             await web.browser_calls.close()
             await web.webhooks.drain()
@@ -64,6 +71,8 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
         # Logging is ours (appliance/logs.py): Litestar would otherwise install its own format over it.
         logging_config=None,
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        # Logging is set up by appliance.logs; Litestar's default would replace its handlers (and the log file).
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="Appliance API",
             version="1",

@@ -22,11 +22,13 @@ from appliance.store.calls import CallRepository
 from appliance.store.database import Store, new_id, utcnow
 from appliance.store.tenants import TenantRepository
 from appliance.tenants.document import TenantDocument
+from appliance.tenants.routing import route, variants
 from appliance.tools.base import ToolBox, ToolContext
 from appliance.tools.registry import tools_for
 from kb.base import KnowledgeBase
 from models.interfaces import LlmProvider
 from models.loader import ModelSet
+from sip.interfaces import Telephony
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class Runtime:
         self.secret_box = SecretBox.from_file(settings.key_path)
         self.secrets = SecretStore(store, self.secret_box)
         self.live = LiveCalls()  # calls in progress, for the live view and staff actions
+        self.telephony: Telephony | None = None  # set while SIP runs (appliance serve)
         self.notifier = Notifier(store, settings.notifications)
         self.started_at: datetime = utcnow()
 
@@ -74,7 +77,8 @@ class Runtime:
     def new_call(
         self, tenant_id: str, *, channel: str, caller: str | None, callee: str | None, rate: int
     ) -> CallSession:
-        tenant = self.tenants.get(tenant_id)
+        routing = route(self.tenants.get(tenant_id), utcnow())  # business hours or after hours
+        tenant = routing.tenant
         models = self.call_models()
         call = CallRecord(
             id=new_id("call"),
@@ -84,6 +88,7 @@ class Runtime:
             caller=caller,
             callee=callee,
             started_at=utcnow(),
+            meta={"after_hours": True} if routing.after_hours else {},
         )
         session = CallSession(
             call=call,
@@ -138,7 +143,8 @@ class Runtime:
         )
 
     async def warm_tenant(self, tenant_id: str) -> None:
-        """Evaluate a tenant's system prompt ahead of its first call."""
+        """Evaluate a tenant's system prompt (in hours and after hours) ahead of its first call."""
         tenant = self.tenants.get(tenant_id)
         knowledge = self.knowledge.inline(tenant_id) if self.knowledge is not None and tenant.has("knowledge") else None
-        await self.models.llm().prefill(opening(tenant, knowledge))
+        for variant in variants(tenant):
+            await self.models.llm().prefill(opening(variant, knowledge))

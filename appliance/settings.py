@@ -21,6 +21,7 @@ from appliance.security.settings import SecuritySettings
 from kb.settings import KbSettings, check_kb_settings
 from kb.ssrf import AddressPolicy
 from models.config import ModelSettings
+from sip.settings import SipSettings, sip_problems
 from web.settings import WebSettings
 
 ENV_PREFIX = "APPLIANCE_"
@@ -62,6 +63,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     dialogue: DialogueSettings = msgspec.field(default_factory=DialogueSettings)
     notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
     kb: KbSettings = msgspec.field(default_factory=KbSettings)
+    sip: SipSettings = msgspec.field(default_factory=SipSettings)
 
     @property
     def data_path(self) -> Path:
@@ -191,3 +193,6 @@ def _check_ranges(settings: Settings) -> None:
     for ok, message in checks:
         if not ok:
             raise SettingsError(f"settings: {message}")
+    problems = sip_problems(settings.sip)
+    if problems:
+        raise SettingsError("settings: " + "; ".join(problems))

@@ -14,6 +14,7 @@ from web.api.dashboard import DashboardController
 from web.api.health import healthz
 from web.api.kb import KnowledgeController
 from web.api.live import LiveController, live_feed
+from web.api.sip import sip_line
 from web.api.tenants import TenantController, me
 from web.api.users import TokenController, UserController
 from web.api.webrtc import WebRtcController
@@ -44,6 +45,7 @@ def handlers() -> list[Any]:
         UserController,
         TokenController,
         WebRtcController,
+        sip_line,
         KnowledgeController,
         auth.front_door,
         auth.login_page,

@@ -130,6 +130,10 @@ class LiveCalls:
             except Exception:
                 log.exception("a listener of ended calls failed", extra={"call_id": call_id})
 
+    def sessions(self) -> list[CallSession]:
+        """Every call in progress, of every business and channel."""
+        return [c.session for c in list(self._calls.values())]
+
     def of_tenant(self, tenant_id: str) -> list[LiveCall]:
         return [c for c in self._calls.values() if c.tenant_id == tenant_id]
 

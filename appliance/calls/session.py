@@ -23,6 +23,7 @@ from appliance.calls.events import (
     HangupRequested,
     TransferRequested,
 )
+from appliance.calls.limits import CallLimits
 from appliance.calls.listener import EndpointPolicy, Listener
 from appliance.calls.playout import Playout
 from appliance.calls.recorder import CallRecorder
@@ -64,6 +65,7 @@ class CallSession:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.call = call
+        self.tenant = tenant
         self.rate = rate
         self.log: structlog.stdlib.BoundLogger = structlog.get_logger("call").bind(
             call_id=call.id, tenant=call.tenant_id
@@ -100,6 +102,13 @@ class CallSession:
             Responder(self.dialogue, publish, self.work, self.log, clock),
             Speaker(models.tts, self.playout, models.foreground, publish, self.work, self.log, clock),
             CallControl(tenant, publish, self.log),
+            CallLimits(
+                tenant.telephony,
+                publish,
+                self.log,
+                busy=lambda: self.work.busy,
+                playing=lambda: self.playout.buffered_seconds,
+            ),
             self.turns,
             self._recorder,
             self,

@@ -14,6 +14,7 @@ from appliance.cli.context import CliContext
 from appliance.cli.kb import kb
 from appliance.cli.models import models
 from appliance.cli.serve import serve
+from appliance.cli.sip import sip
 from appliance.cli.tenant import tenant
 from appliance.errors import ApplianceError
 from appliance.settings import load_settings
@@ -44,6 +45,7 @@ cli.add_command(call)
 cli.add_command(serve)
 cli.add_command(models)
 cli.add_command(kb)
+cli.add_command(sip)
 
 
 def main() -> None:

@@ -30,6 +30,9 @@ from kb.fusion import Hit
 from kb.jobs import IngestJob
 from kb.progress import OnProgress
 from kb.suggest import ServiceSuggestion
+from sip.startup import idle_status, off_reason
+from sip.status import SipStatus
+from web.queries.calls import CallFilter, CallPage, TenantCalls
 
 _POLL_S = 0.3
 
@@ -60,6 +63,9 @@ class Backend(Protocol):
     def kb_remove(self, tenant_id: str, source: str) -> None: ...
 
     def kb_suggest_services(self, tenant_id: str) -> list[ServiceSuggestion]: ...
+    def sip_status(self) -> SipStatus: ...
+
+    def list_calls(self, tenant_id: str, limit: int) -> CallPage: ...
 
     def close(self) -> None: ...
 
@@ -130,6 +136,19 @@ class LocalBackend:
     def kb_suggest_services(self, tenant_id: str) -> list[ServiceSuggestion]:
         return asyncio.run(self._runtime.kb.suggest_services(tenant_id))
 
+    def list_calls(self, tenant_id: str, limit: int) -> CallPage:
+        self._runtime.tenants.get(tenant_id)
+        calls = TenantCalls(self._runtime.store, self._runtime.calls, tenant_id, self._runtime.settings.recordings_path)
+        return calls.search(CallFilter(limit=limit))
+
+    def sip_status(self) -> SipStatus:
+        settings = self._runtime.settings.sip
+        return idle_status(
+            settings,
+            "not running",
+            off_reason(settings) or "appliance serve is not running; trunks register only while it runs",
+        )
+
     def close(self) -> None:
         self._runtime.close()
 
@@ -190,6 +209,13 @@ class RemoteBackend:
     def kb_suggest_services(self, tenant_id: str) -> list[ServiceSuggestion]:
         found = self._request("POST", f"/api/v1/kb/{tenant_id}/service-suggestions")
         return msgspec.convert(found, list[ServiceSuggestion])
+
+    def sip_status(self) -> SipStatus:
+        return msgspec.convert(self._request("GET", "/api/v1/sip"), SipStatus)
+
+    def list_calls(self, tenant_id: str, limit: int) -> CallPage:
+        body = self._request("GET", f"/api/v1/tenants/{tenant_id}/calls", params={"limit": limit})
+        return msgspec.convert(body, CallPage)
 
     def close(self) -> None:
         self._client.close()

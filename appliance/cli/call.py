@@ -34,7 +34,43 @@ class _OrderedTurns(click.Command):
 
 @click.group()
 def call() -> None:
-    """Calls: simulate one."""
+    """Calls: simulate one, list the latest."""
+
+
+@call.command("list")
+@click.option("--tenant", required=True, help="Tenant id (see: appliance tenant list).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500), help="How many.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {calls, next_before}.")
+@click.pass_obj
+def list_calls(obj: CliContext, tenant: str, limit: int, as_json: bool) -> None:
+    """The business's latest calls, newest first, with their phone-line details (SIP Call-ID, codec, hangup,
+    transfer)."""
+    backend = obj.backend()
+    try:
+        page = backend.list_calls(tenant, limit)
+    finally:
+        backend.close()
+    if as_json:
+        click.echo(msgspec.json.encode(page).decode())
+        return
+    for row in page.calls:
+        seconds = f"{row.duration_s:.0f} s" if row.duration_s is not None else "live"
+        click.echo(
+            f"{row.started_at:%Y-%m-%d %H:%M:%S}  {row.id}  {row.channel}  {row.caller or '?'} -> "
+            f"{row.callee or '?'}  {seconds}  {row.outcome or row.status}"
+        )
+        details = [f"ended: {row.end_reason}"] if row.end_reason else []
+        sip = row.sip
+        details += [
+            f"{label} {sip[key]}"
+            for label, key in (("call-id", "call_id"), ("codec", "codec"), ("hangup", "hangup_cause"))
+            if sip.get(key)
+        ]
+        transfer = sip.get("transfer") or {}
+        if transfer.get("target"):
+            details.append(f"transfer to {transfer['target']}: {transfer.get('result', transfer.get('status', ''))}")
+        if details:
+            click.echo("    " + "; ".join(details))
 
 
 @call.command("simulate", cls=_OrderedTurns)

@@ -81,6 +81,14 @@ class TenantRepository:
         """Changes whenever the tenant is saved; used to know when a cached prompt is stale."""
         return str(self._store.scalar("SELECT updated_at FROM tenants WHERE id = ?", [tenant_id]))
 
+    def numbers(self) -> dict[str, str]:
+        """Every number and the tenant it belongs to."""
+        return {str(n): str(t) for n, t in self._store.rows("SELECT number, tenant_id FROM phone_numbers")}
+
+    def changed(self) -> str:
+        """Changes whenever any tenant is saved or removed."""
+        return str(self._store.rows("SELECT count(*), max(updated_at) FROM tenants")[0])
+
     def by_number(self, number: str) -> str | None:
         found = self._store.scalar("SELECT tenant_id FROM phone_numbers WHERE number = ?", [normalise_number(number)])
         return None if found is None else str(found)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from appliance.errors import InputError
+from appliance.tenants.telephony import Telephony, telephony_problems
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -108,6 +109,7 @@ class TenantDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     faq: str = ""
     assistant: Assistant = msgspec.field(default_factory=Assistant)
     transfer: Transfer = msgspec.field(default_factory=Transfer)
+    telephony: Telephony = msgspec.field(default_factory=Telephony)
     emergency: Emergency = msgspec.field(default_factory=Emergency)
     booking: Booking = msgspec.field(default_factory=Booking)
     notifications: Notifications = msgspec.field(default_factory=Notifications)
@@ -206,6 +208,7 @@ def _problems(doc: TenantDocument) -> list[str]:
     problems += _problems_of_parts(doc)
     if doc.transfer.dtmf_digit not in tuple("0123456789*#"):
         problems.append("transfer.dtmf_digit must be one key: 0-9, * or #")
+    problems += telephony_problems(doc.telephony)
     for i, service in enumerate(doc.services):
         if not service.name.strip():
             problems.append(f"services[{i}]: name is empty")

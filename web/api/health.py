@@ -1,4 +1,5 @@
-"""GET /healthz: is each model loaded, is the store open. 200 when ready to take calls, else 503."""
+"""GET /healthz: is each model loaded, is the store open, is SIP registered. 200 when ready to take calls (SIP
+trouble makes it "degraded", still 200), else 503."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from litestar import Response, get
 
 from appliance.runtime import Runtime
 from appliance.store.database import utcnow
+from sip.startup import sip_status
+from sip.status import SipStatus
 
 
 class ModelHealth(msgspec.Struct):
@@ -30,6 +33,7 @@ class Health(msgspec.Struct):
     uptime_s: float
     models: list[ModelHealth]
     store: StoreHealth
+    sip: SipStatus
 
 
 @get("/healthz", sync_to_thread=False, tags=["health"], permission="public")
@@ -48,11 +52,15 @@ def healthz(runtime: Runtime) -> Response[Health]:
         status = "ok"
     else:
         status = "starting"
+    sip = sip_status(runtime)
+    if status == "ok" and not sip.healthy:
+        status = "degraded"  # still 200: the box works, but calls from a trunk may not reach it
     body = Health(
         status=status,
         device=runtime.models.device,
         uptime_s=round((utcnow() - runtime.started_at).total_seconds(), 1),
         models=models,
         store=store,
+        sip=sip.public(),
     )
-    return Response(body, status_code=200 if status == "ok" else 503)
+    return Response(body, status_code=200 if status in ("ok", "degraded") else 503)

@@ -26,9 +26,11 @@ class CallRow(msgspec.Struct, kw_only=True):
     duration_s: float | None
     status: str
     outcome: str | None
+    end_reason: str | None
     sentiment: str | None
     tags: list[str]
     summary: str | None
+    sip: dict[str, Any]  # the phone line's side: Call-ID, From, To, codec, hangup cause, transfer (SIP calls)
 
 
 class CallPage(msgspec.Struct, kw_only=True):
@@ -67,6 +69,7 @@ def _row(r: dict[str, Any]) -> CallRow:
         sentiment=meta.get("sentiment"),
         tags=[str(t) for t in tags] if isinstance(tags, list) else [],
         summary=meta.get("summary"),
+        sip=meta.get("sip") or {},
     )
 
 
@@ -118,7 +121,8 @@ class TenantCalls:
             lower = None if window is None else newest - window
             bounded = lower is not None and (oldest is None or lower > oldest)
             rows = self._store.dicts(
-                "SELECT c.id, c.started_at, c.channel, c.caller, c.callee, c.duration_s, c.status, c.outcome, c.meta "
+                "SELECT c.id, c.started_at, c.channel, c.caller, c.callee, c.duration_s, c.status, c.outcome, "
+                "c.end_reason, c.meta "
                 f"FROM calls c WHERE {' AND '.join(where)}{' AND c.started_at >= ?' if bounded else ''} "
                 "ORDER BY c.started_at DESC, c.id DESC LIMIT ?",
                 [*params, *([lower] if bounded else []), f.limit + 1],

@@ -1,0 +1,460 @@
+"""Simultaneous phone calls: N callers (sipp, through kamailio) ring the appliance at once, listen to the
+greeting, each say the same question, and listen to the answer.
+
+    .venv/bin/python bench/sip_calls.py [--calls 1 2 4 8] [--rounds 3] [--llm qwen2.5-coder-0.5b]
+
+Everything real: ``appliance serve`` in its own process with a trunk, kamailio as the registrar and proxy, one
+sipp per caller streaming a phone-band recording of the question over RTP. The callers' side is measured on the
+wire: RTP on the loopback interface is captured (a packet socket, so this needs root) with kernel timestamps.
+
+- INVITE→200 OK: sipp's own response time for the 200 (through kamailio).
+- voice to voice: from the last RTP packet carrying the caller's speech to the first RTP packet carrying the
+  reply, as the caller's phone sees them.
+- lost / late: RTP sequence gaps and packets more than 60 ms after the previous one, caller side;
+  underruns: frames the appliance had to fill because its event loop was late (from the call records).
+- understood: the caller's words reached the transcript (at least half of them).
+- CPU and memory: of the appliance process only, while the calls run.
+
+Prints a table and writes bench/results/sip_calls.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from appliance.audio import read_wav, resample  # noqa: E402
+from appliance.settings import load_settings  # noqa: E402
+from models.loader import ModelSet  # noqa: E402
+from sip.settings import CALL_SLOTS  # noqa: E402
+from tests.peers.kamailio import Kamailio, free_port  # noqa: E402
+from tests.peers.sipp import call_scenario, run_sipp  # noqa: E402
+from tests.sounds import piper_clip  # noqa: E402
+
+DID = "+61395550142"  # the example tenant's number
+QUESTION = "Hi there, how much is a call-out on a weekday?"
+TRUNK_USER, TRUNK_PASSWORD = "bench-box", "bench secret"
+GREETING_WAIT_MS = 11000  # callers listen to the greeting before they speak
+LISTEN_MS = 40000  # and then listen this long for the answer before hanging up
+SPEECH_RMS = 300.0  # a 20 ms frame louder than this carries speech (mu-law decoded, 16-bit scale)
+SO_TIMESTAMPNS = 35
+PACKET_OUTGOING = 4
+
+
+# ----- capturing RTP on the loopback interface
+
+
+@dataclass
+class Packet:
+    at: float
+    src: int
+    dst: int
+    seq: int
+    payload: bytes
+
+
+class Capture:
+    """UDP packets to or from ``ports`` on lo, with kernel timestamps."""
+
+    def __init__(self, ports: set[int]) -> None:
+        self.ports = ports
+        self.packets: list[Packet] = []
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
+        self._sock.bind(("lo", 0))
+        self._sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Capture:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sock.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, ancillary, _, address = self._sock.recvmsg(65535, 64)
+            except TimeoutError:
+                continue
+            if address[2] == PACKET_OUTGOING:  # lo shows each packet leaving and arriving: keep one
+                continue
+            at = time.time()
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    seconds, nanos = struct.unpack("qq", value[:16])
+                    at = seconds + nanos / 1e9
+            packet = _rtp(data, at)
+            if packet is not None and (packet.src in self.ports or packet.dst in self.ports):
+                self.packets.append(packet)
+
+
+def _rtp(frame: bytes, at: float) -> Packet | None:
+    ip = frame[14:]
+    if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
+        return None
+    udp = ip[(ip[0] & 15) * 4 :]
+    src, dst = struct.unpack("!HH", udp[:4])
+    rtp = udp[8:]
+    if len(rtp) < 12 or rtp[0] >> 6 != 2 or rtp[1] & 0x7F != 0:  # RTP version 2, PCMU only
+        return None
+    header = 12 + 4 * (rtp[0] & 15)
+    return Packet(at, src, dst, struct.unpack("!H", rtp[2:4])[0], rtp[header:])
+
+
+def _ulaw_table() -> np.ndarray:
+    codes = ~np.arange(256, dtype=np.int32) & 0xFF
+    sign, exponent, mantissa = codes & 0x80, (codes >> 4) & 7, codes & 15
+    magnitude = ((mantissa << 3) + 0x84) << exponent
+    return np.where(sign, 0x84 - magnitude, magnitude - 0x84).astype(np.int16)
+
+
+ULAW = _ulaw_table()
+
+
+def loud(packet: Packet) -> bool:
+    pcm = ULAW[np.frombuffer(packet.payload, dtype=np.uint8)].astype(np.float64)
+    return bool(pcm.size) and float(np.sqrt(np.mean(pcm**2))) > SPEECH_RMS
+
+
+def ulaw_file(wav: Path, out: Path, *, after_s: float) -> Path:
+    pcm = resample(read_wav(wav, 16000), 16000, 8000).astype(np.int32)
+    pcm = np.concatenate([pcm, np.zeros(int(after_s * 8000), np.int32)])
+    # mu-law encode by searching the decode table: 256 levels, exact for what sipp plays back.
+    order = np.argsort(ULAW)
+    index = np.clip(np.searchsorted(ULAW[order], pcm), 1, 255)
+    nearer = np.where(np.abs(ULAW[order][index - 1] - pcm) <= np.abs(ULAW[order][index] - pcm), index - 1, index)
+    out.write_bytes(order[nearer].astype(np.uint8).tobytes())
+    return out
+
+
+# ----- one caller's view of a call
+
+
+@dataclass
+class CallFigures:
+    invite_to_200_ms: float | None
+    voice_to_voice_ms: float | None
+    greeting_overlapped: bool
+    lost: int
+    late: int
+    ok: bool
+    note: str = ""
+
+
+def caller_view(packets: list[Packet], port: int, rtt_ms: float | None, sipp_ok: bool) -> CallFigures:
+    sent = sorted((p for p in packets if p.src == port), key=lambda p: p.at)
+    heard = sorted((p for p in packets if p.dst == port), key=lambda p: p.at)
+    spoken = [p for p in sent if loud(p)]
+    if not spoken or not heard:
+        return CallFigures(rtt_ms, None, False, 0, 0, False, "no RTP seen")
+    speech_start, speech_end = spoken[0].at, spoken[-1].at
+    answers = [p for p in heard if p.at > speech_end and loud(p)]
+    greeting = [p for p in heard if p.at < speech_start and loud(p)]
+    overlapped = any(loud(p) for p in heard if speech_start <= p.at <= speech_start + 0.5) and bool(greeting)
+    lost = sum(max(0, (b.seq - a.seq) % 65536 - 1) for a, b in itertools.pairwise(heard))
+    late = sum(1 for a, b in itertools.pairwise(heard) if b.at - a.at > 0.06)
+    v2v = (answers[0].at - speech_end) * 1000 if answers else None
+    return CallFigures(rtt_ms, v2v, overlapped, lost, late, sipp_ok and v2v is not None, "" if answers else "no answer")
+
+
+# ----- the appliance under test
+
+
+@dataclass
+class Appliance:
+    folder: Path
+    proc: subprocess.Popen[bytes]
+    url: str
+    env: dict[str, str]
+
+    def usage(self) -> tuple[float, int]:
+        """CPU seconds so far and resident memory in bytes."""
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        cpu = (int(stat[11]) + int(stat[12])) / ticks
+        rss = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{self.proc.pid}/status").read_text()).group(1))  # type: ignore[union-attr]
+        return cpu, rss * 1024
+
+    def calls(self) -> list[dict[str, Any]]:
+        token = json.loads((self.folder / "data" / "run" / "server.json").read_text())["token"]
+        response = httpx.get(
+            f"{self.url}/api/v1/calls", params={"limit": 1000}, headers={"Authorization": f"Bearer {token}"}
+        )
+        calls: list[dict[str, Any]] = response.json()
+        return calls
+
+    def turns(self, call_id: str) -> list[dict[str, Any]]:
+        token = json.loads((self.folder / "data" / "run" / "server.json").read_text())["token"]
+        response = httpx.get(f"{self.url}/api/v1/calls/{call_id}", headers={"Authorization": f"Bearer {token}"})
+        turns: list[dict[str, Any]] = response.json()["turns"]
+        return turns
+
+
+def start_appliance(folder: Path, trunk: Kamailio, llm: str, max_calls: int) -> Appliance:
+    port = free_port(both=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "appliance.toml"
+    config.write_text(
+        f"""data_dir = "data"
+[server]
+port = {port}
+[models]
+llm = "{llm}"
+[sip]
+bind = "127.0.0.1"
+port = {free_port(both=True)}
+rtp_port = 20000
+rtp_port_count = 400
+max_calls = {max_calls}
+[[sip.trunks]]
+name = "bench"
+registrar = "{trunk.address}"
+username = "{TRUNK_USER}"
+password = "{TRUNK_PASSWORD}"
+"""
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env["APPLIANCE_CONFIG"] = str(config)
+    env["APPLIANCE_MODELS__DIR"] = str(models_dir())
+    appliance = [sys.executable, "-m", "appliance"]
+    example = ROOT / "examples" / "tenants" / "example.toml"
+    subprocess.run([*appliance, "tenant", "create", "--from", str(example)], env=env, check=True, cwd=ROOT)
+    with (folder / "serve.log").open("ab") as output:
+        proc = subprocess.Popen([*appliance, "serve"], env=env, cwd=ROOT, stdout=output, stderr=output)
+    log = folder / "data" / "logs" / "appliance.jsonl"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"appliance serve exited; see {log}")
+        if log.exists() and '"ready: all models loaded' in log.read_text():
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
+            if health["sip"]["trunks"][0]["state"] == "registered":
+                return Appliance(folder, proc, f"http://127.0.0.1:{port}", env)
+        time.sleep(1)
+    proc.kill()
+    raise SystemExit("the appliance did not get ready in 10 minutes")
+
+
+# ----- a round: N callers at once
+
+
+@dataclass
+class Round:
+    calls: int
+    figures: list[CallFigures] = field(default_factory=list)
+    cpu_percent: float = 0.0
+    peak_rss_mb: float = 0.0
+    underruns: int = 0
+    understood: int = 0
+    stages_ms: list[dict[str, float | None]] = field(default_factory=list)  # the appliance's own breakdown
+
+
+def run_round(n: int, appliance: Appliance, trunk: Kamailio, audio: Path, folder: Path) -> Round:
+    ports = [free_port() // 2 * 2 for _ in range(n)]
+    scenario = call_scenario(audio=audio, audio_after_ms=GREETING_WAIT_MS, hold_ms=LISTEN_MS)
+    known = {c["id"] for c in appliance.calls()}
+    result = Round(n)
+    peak = 0
+    cpu_before, _ = appliance.usage()
+    started = time.monotonic()
+    with Capture(set(ports)) as capture, ThreadPoolExecutor(n) as pool:
+        runs = [
+            pool.submit(
+                run_sipp,
+                scenario,
+                service=DID,
+                target=trunk.address,
+                folder=folder / f"caller{i}",
+                timeout_s=120,
+                media_port=ports[i],
+            )
+            for i in range(n)
+        ]
+        while not all(r.done() for r in runs):
+            peak = max(peak, appliance.usage()[1])
+            time.sleep(0.5)
+        outcomes = [r.result() for r in runs]
+    cpu_after, _ = appliance.usage()
+    result.cpu_percent = round(100 * (cpu_after - cpu_before) / (time.monotonic() - started), 1)
+    result.peak_rss_mb = round(peak / 2**20, 1)
+    for port, outcome in zip(ports, outcomes, strict=True):
+        rtt = outcome.response_times_ms[0] if outcome.response_times_ms else None
+        result.figures.append(caller_view(capture.packets, port, rtt, outcome.ok))
+    time.sleep(2)  # the records are written once the calls have ended
+    words = set(re.findall(r"[a-z]+", QUESTION.lower()))
+    for call in (c for c in appliance.calls() if c["id"] not in known):
+        result.underruns += int(call["meta"].get("sip", {}).get("frames", {}).get("underruns", 0))
+        turns = appliance.turns(call["id"])
+        said = " ".join(t["caller"] or "" for t in turns[1:]).lower()
+        result.understood += len(words & set(re.findall(r"[a-z]+", said))) >= len(words) / 2
+        result.stages_ms += [t["latency_ms"] for t in turns[1:2]]
+    return result
+
+
+def media_round(n: int, appliance: Appliance, trunk: Kamailio, folder: Path) -> float:
+    """CPU % of the appliance carrying ``n`` silent calls once their greetings are over: the SIP and media path's
+    own cost (RTP both ways, the bridge, the listener's VAD), without the models answering."""
+    scenario = call_scenario(hold_ms=30000)
+    with ThreadPoolExecutor(n) as pool:
+        runs = [
+            pool.submit(run_sipp, scenario, service=DID, target=trunk.address, folder=folder / f"idle{i}")
+            for i in range(n)
+        ]
+        time.sleep(15)  # answered and greeted
+        cpu_before, _ = appliance.usage()
+        time.sleep(10)
+        cpu_after, _ = appliance.usage()
+        for run in runs:
+            run.result()
+    return round(10 * (cpu_after - cpu_before), 1)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
+
+
+def summarise(rounds: list[Round]) -> dict[str, Any]:
+    figures = [f for r in rounds for f in r.figures]
+    rtt = [f.invite_to_200_ms for f in figures if f.invite_to_200_ms is not None]
+    v2v = [f.voice_to_voice_ms for f in figures if f.voice_to_voice_ms is not None]
+    return {
+        "calls": rounds[0].calls,
+        "samples": len(figures),
+        "invite_200_p50_ms": percentile(rtt, 0.5),
+        "invite_200_p95_ms": percentile(rtt, 0.95),
+        "v2v_p50_ms": percentile(v2v, 0.5),
+        "v2v_p95_ms": percentile(v2v, 0.95),
+        "dropped": sum(not f.ok for f in figures),
+        "greeting_overlapped": sum(f.greeting_overlapped for f in figures),
+        "rtp_lost": sum(f.lost for f in figures),
+        "rtp_late": sum(f.late for f in figures),
+        "underruns": sum(r.underruns for r in rounds),
+        "understood": f"{sum(r.understood for r in rounds)}/{len(figures)}",
+        "cpu_percent": statistics.median(r.cpu_percent for r in rounds),
+        "peak_rss_mb": max(r.peak_rss_mb for r in rounds),
+        "appliance_stages_p50_ms": {
+            stage: percentile([s[stage] for r in rounds for s in r.stages_ms if s.get(stage) is not None], 0.5)
+            for stage in ("endpoint", "stt", "llm_first_token", "tts_first_audio", "voice_to_voice")
+        },
+        "notes": sorted({f.note for f in figures if f.note}),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--llm", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, data, traces)")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("capturing RTP on the loopback interface needs root")
+    with contextlib.ExitStack() as cleanup:
+        tmp = tempfile.mkdtemp(prefix="sip-bench-")
+        if args.keep:
+            print(f"keeping the appliance's data, logs and the callers' traces in {tmp}")
+        else:
+            cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
+        folder = Path(tmp)
+        trunk = Kamailio(
+            folder / "kamailio",
+            port=free_port(both=True),
+            users={TRUNK_USER: TRUNK_PASSWORD},
+            ruri_dids={DID: TRUNK_USER},
+        )
+        trunk.start()
+        appliance = None
+        try:
+            audio = ulaw_file(_question_wav(folder), folder / "question.ulaw", after_s=1.0)
+            appliance = start_appliance(folder / "appliance", trunk, args.llm, min(CALL_SLOTS, max(args.calls)))
+            media = {n: media_round(n, appliance, trunk, folder / f"media{n}") for n in args.calls}
+            results = []
+            for n in args.calls:
+                rounds = []
+                for i in range(args.rounds):
+                    print(f"{n} simultaneous call(s), round {i + 1}/{args.rounds} ...", flush=True)
+                    rounds.append(run_round(n, appliance, trunk, audio, folder / f"n{n}r{i}"))
+                results.append(
+                    {**summarise(rounds), "media_only_cpu_percent": media[n], "rounds": [asdict(r) for r in rounds]}
+                )
+        finally:
+            if appliance is not None:
+                appliance.proc.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    appliance.proc.wait(60)
+            trunk.stop()
+    _report(results, args)
+
+
+def _question_wav(folder: Path) -> Path:
+    """The question in Piper's voice through a phone line's mu-law, as the tests make their clips."""
+    settings = load_settings(None, {"APPLIANCE_MODELS__DIR": str(models_dir())})
+    models = ModelSet(settings.models, settings.models_path)
+    return asyncio.run(piper_clip(models.tts(), QUESTION, folder))
+
+
+def models_dir() -> Path:
+    """Assembled models are kept between runs (as ``make run`` keeps them), unless told otherwise."""
+    return Path(os.environ.get("APPLIANCE_MODELS__DIR") or ROOT / "data" / "models")
+
+
+def _report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    head = (
+        f"{'calls':>5} {'n':>3} {'INVITE→200 p50/p95 ms':>22} {'voice→voice p50/p95 ms':>23} {'dropped':>7} "
+        f"{'lost/late/underruns':>19} {'understood':>10} {'CPU %':>6} {'RSS MB':>7}"
+    )
+    print(head)
+    for r in results:
+        print(
+            f"{r['calls']:>5} {r['samples']:>3} {r['invite_200_p50_ms']!s:>10} / {r['invite_200_p95_ms']!s:<9} "
+            f"{r['v2v_p50_ms']!s:>11} / {r['v2v_p95_ms']!s:<9} {r['dropped']:>7} "
+            f"{r['rtp_lost']:>6}/{r['rtp_late']}/{r['underruns']:<8} {r['understood']:>10} {r['cpu_percent']:>6} "
+            f"{r['peak_rss_mb']:>7}"
+        )
+        stages = ", ".join(f"{k} {v}" for k, v in r["appliance_stages_p50_ms"].items())
+        print(f"      appliance's own p50 (ms): {stages}")
+        print(f"      media path only (silent calls): {r['media_only_cpu_percent']} % CPU")
+        for note in r["notes"]:
+            print(f"      {note}")
+    out = ROOT / "bench" / "results" / "sip_calls.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"llm": args.llm, "rounds": args.rounds, "results": results}, indent=2))
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()

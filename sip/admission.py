@@ -1,0 +1,82 @@
+"""What happens to a new call: answered for a tenant's assistant, refused (unknown number, still starting,
+stopping, every line busy), or left ringing while the event loop prepares a busy message.
+
+Runs on the SIP stack's thread, so a call is answered (or refused) the moment its INVITE is read, however busy
+the event loop is. It reads no database there: a writer committing (each call start is a write) would hold the
+store's lock. Which tenant owns which number, and what each does when the lines are full, is copied into memory
+by ``refresh`` (the service runs it off the event loop every few seconds, when tenants have changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from models.catalog import Role
+from sip.dialplan import dialled_numbers
+from sip.events import Decision, Offered
+from sip.media import MediaQueues
+
+if TYPE_CHECKING:
+    from appliance.runtime import Runtime
+
+_CALL_MODELS: tuple[Role, ...] = ("vad", "stt", "llm", "tts")
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    owners: dict[str, str] = field(default_factory=dict)  # number -> tenant
+    when_busy: dict[str, str] = field(default_factory=dict)  # tenant -> "reject" | "message"
+    version: str = ""
+
+
+class Admission:
+    def __init__(self, runtime: Runtime, *, max_calls: int, rate: int, sip_calls: Callable[[], int]) -> None:
+        """``sip_calls``: conversations the SIP stack has answered and not yet ended."""
+        self._runtime = runtime
+        self._max_calls = max_calls
+        self._rate = rate
+        self._sip_calls = sip_calls
+        self._routes = Routes()  # replaced whole, never changed in place: the SIP thread reads it
+        self.stopping = False
+
+    def refresh(self) -> bool:
+        """Re-read the numbers when a tenant has changed (blocking: run it in a worker thread)."""
+        tenants = self._runtime.tenants
+        version = tenants.changed()
+        if version == self._routes.version:
+            return False
+        owners = tenants.numbers()
+        when_busy: dict[str, str] = {t: tenants.get(t).telephony.when_busy for t in set(owners.values())}
+        self._routes = Routes(owners, when_busy, version)
+        return True
+
+    def decide(self, offer: Offered) -> Decision:
+        if self.stopping:
+            return Decision(503, "the appliance is stopping")
+        found = self.owner(offer.request_uri, offer.to_uri)
+        if found is None:
+            return Decision(404, "no tenant owns the number")
+        did, tenant_id = found
+        if not self._models_ready():
+            return Decision(503, "the models are still loading", tenant_id, did)
+        if self.active() >= self._max_calls:
+            if self._routes.when_busy.get(tenant_id) == "message":
+                return Decision(0, "every line is busy: the caller hears the busy message", tenant_id, did)
+            return Decision(486, "every line is busy", tenant_id, did)
+        return Decision(200, "answered", tenant_id, did, MediaQueues(self._rate))
+
+    def owner(self, request_uri: str, to_uri: str) -> tuple[str, str] | None:
+        """The dialled number and the tenant that owns it."""
+        owners = self._routes.owners
+        return next(((n, owners[n]) for n in dialled_numbers(request_uri, to_uri) if n in owners), None)
+
+    def active(self) -> int:
+        """Calls in progress on this box: SIP conversations, and calls on other channels (browser, simulated)."""
+        others = sum(1 for session in self._runtime.live.sessions() if session.call.channel != "sip")
+        return self._sip_calls() + others
+
+    def _models_ready(self) -> bool:
+        states = {s.role: s.state for s in self._runtime.models.status()}
+        return all(states.get(role) == "loaded" for role in _CALL_MODELS)

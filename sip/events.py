@@ -1,0 +1,85 @@
+"""What the SIP stack reports, as plain data handed from pjsua2's thread to the event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sip.media import MediaQueues
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    trunk: str
+    code: int
+    reason: str
+    expires: int  # seconds granted; 0 after an unregistration or a failure
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What was done with a new call, on the SIP stack's thread, before the event loop heard of it."""
+
+    code: int  # 200: answered; 404, 486, 503...: refused; 0: left ringing for the event loop (a busy message)
+    reason: str
+    tenant_id: str | None = None
+    did: str | None = None
+    queues: MediaQueues | None = None  # the answered call's audio
+
+
+@dataclass(frozen=True, slots=True)
+class Offered:
+    """A new INVITE. ``handle`` names the call in every later event and command."""
+
+    handle: int
+    trunk: str
+    call_id: str
+    request_uri: str
+    from_uri: str
+    to_uri: str
+    source: str  # address:port the INVITE came from
+    decision: Decision | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaReady:
+    handle: int
+    codec: str
+    clock_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class Digit:
+    handle: int
+    digit: str
+    method: str  # "rfc4733" | "info"
+
+
+@dataclass(frozen=True, slots=True)
+class TransferProgress:
+    """A NOTIFY about a REFER we sent (or the REFER's own failure): the transfer target's answer so far."""
+
+    handle: int
+    code: int
+    reason: str
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    handle: int
+    code: int
+    reason: str
+    connected_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A call PJSIP itself refused (every call slot in use, or an offer it could not accept)."""
+
+    from_uri: str
+    to_uri: str
+    code: int
+    reason: str
+
+
+SipEvent = Registration | Offered | MediaReady | Digit | TransferProgress | Ended | Refused

@@ -1,0 +1,226 @@
+"""One answered SIP call on the event loop's side: its ``CallSession``, its media bridge, and what the session
+asks of the line (a transfer, a hangup), done once the caller has heard everything said before it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from appliance.calls.bus import Work
+from appliance.calls.events import Event, HangupRequested, SayLine, TransferRequested
+from appliance.calls.session import CallSession
+from appliance.calls.stereo_recording import StereoRecording
+from appliance.errors import ApplianceError
+from sip.bridge import MediaBridge
+from sip.dialplan import transfer_uri, user_of
+from sip.engine import PjEngine, SipError
+from sip.events import Digit, Ended, MediaReady, Offered, TransferProgress
+from sip.media import MediaQueues
+
+if TYPE_CHECKING:
+    from appliance.runtime import Runtime
+
+TRANSFER_FAILED_LINE = (
+    "I'm sorry, I couldn't put you through just now. I can take a message for the team instead. "
+    "What would you like me to pass on?"
+)
+SHUTDOWN_LINE = (
+    "I'm sorry, I have to end the call now because the system is restarting. Please call back in a few minutes. "
+    "Goodbye."
+)
+_TRANSFER_TIMEOUT_S = 30.0
+_SHUTDOWN_WAIT_S = 12.0
+
+
+def offer_details(offer: Offered, did: str) -> dict[str, Any]:
+    """What a call's record keeps of its SIP side (``meta["sip"]``); the line adds codec, hangup and transfer."""
+    return {
+        "call_id": offer.call_id,
+        "from": offer.from_uri,
+        "to": offer.to_uri,
+        "request_uri": offer.request_uri,
+        "trunk": offer.trunk,
+        "source": offer.source,
+        "did": did,
+    }
+
+
+class SipLine:
+    def __init__(
+        self,
+        *,
+        engine: PjEngine,
+        runtime: Runtime,
+        offer: Offered,
+        did: str,
+        tenant_id: str,
+        domain: str,
+        queues: MediaQueues,
+        recordings: Path | None,
+    ) -> None:
+        self.ref = offer.handle
+        self._engine = engine
+        self._runtime = runtime
+        self._offer = offer
+        self._did = did
+        self._tenant_id = tenant_id
+        self._domain = domain
+        self._recordings = recordings
+        self.queues = queues
+        self.bridge: MediaBridge | None = None
+        self.session: CallSession | None = None
+        self._gone = asyncio.Event()
+        self._ended_by = "caller"
+        self._end_reason: str | None = None
+        self.details = offer_details(offer, did)
+        self.log: structlog.stdlib.BoundLogger = structlog.get_logger("sip").bind(
+            sip_call_id=offer.call_id, tenant=tenant_id
+        )
+        self._work = Work(self.log)  # what the line does on its own: leaving the call, hanging up
+
+    # ----- the call's life
+
+    async def run(self) -> None:
+        """The call was answered on the SIP stack's thread; from here on it is the assistant's."""
+        try:
+            session = self._runtime.new_call(
+                self._tenant_id,
+                channel="sip",
+                caller=user_of(self._offer.from_uri) or None,
+                callee=self._did,
+                rate=self.queues.rate,
+            )
+        except ApplianceError as exc:
+            self.log.error("could not start the call; hanging up", error=str(exc))
+            await self._hangup()
+            return
+        self.session = session
+        self.log = self.log.bind(call_id=session.call.id)
+        session.call.meta["sip"] = self.details
+        recording = None
+        if session.tenant.telephony.recording and self._recordings is not None:
+            name = f"{session.call.tenant_id}/{session.call.id}.wav"  # as every recording is kept and purged
+            recording = StereoRecording(self._recordings / name, self.queues.rate, self.log)
+            session.call.meta["recording"] = name
+        self.bridge = MediaBridge(self.queues, session.playout, session.feed, recording)
+        session.subscribe(self)
+        await session.start()
+        await self._gone.wait()
+        await self._finish()
+
+    def tick(self) -> None:
+        if self.bridge is not None:
+            self.bridge.tick()
+
+    def handle(self, event: Event) -> None:
+        """A stage of the call: acts on the session's requests to move the call on."""
+        if isinstance(event, TransferRequested | HangupRequested):
+            self._work.spawn(self._leave(event), "sip-leave")
+
+    async def shutdown(self) -> None:
+        """The appliance is stopping: say so, hang up once it has been heard, finish the record."""
+        session = self.session
+        if session is None or self._gone.is_set():
+            return
+        self._ended_by, self._end_reason = "appliance", "the appliance shut down"
+        await session.work.cancel_all()
+        session.playout.flush()
+        session.bus.publish(SayLine(SHUTDOWN_LINE, intent="shutdown"))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._said_and_heard(session), _SHUTDOWN_WAIT_S)
+        await self._hangup()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._gone.wait(), 3.0)
+        self._gone.set()
+
+    # ----- events from the SIP stack
+
+    def on_media(self, event: MediaReady) -> None:
+        self.details["codec"] = f"{event.codec}/{event.clock_rate}"
+        self.log.info("media up", codec=self.details["codec"])
+
+    def on_digit(self, event: Digit) -> None:
+        if self.session is not None:
+            self.session.dtmf(event.digit)
+
+    def on_transfer(self, event: TransferProgress) -> None:
+        transfer = self.details.setdefault("transfer", {})
+        transfer["status"] = f"{event.code} {event.reason}".strip()
+        self.log.info("transfer progress", code=event.code, reason=event.reason, final=event.final)
+        if not event.final:
+            return
+        if 200 <= event.code < 300:
+            transfer["result"] = "completed"
+            self._ended_by, self._end_reason = "transfer", f"transferred to {transfer.get('target')}"
+            self._work.spawn(self._hangup(), "sip-hangup")
+        else:
+            self._transfer_failed(f"{event.code} {event.reason}")
+
+    def on_ended(self, event: Ended) -> None:
+        self.details["hangup_cause"] = f"{event.code} {event.reason}".strip()
+        self.details["hangup_by"] = self._ended_by
+        self.details["connected_s"] = round(event.connected_s, 2)
+        self._gone.set()
+
+    # ----- internals
+
+    async def _finish(self) -> None:
+        session = self.session
+        assert session is not None
+        bridge, self.bridge = self.bridge, None
+        await self._work.cancel_all()
+        if bridge is not None and bridge.recording is not None:
+            await bridge.recording.close()
+        if bridge is not None:
+            self.details["frames"] = {"in": bridge.frames_in, "out": bridge.frames_out, "underruns": bridge.underruns}
+        reason = self._end_reason or "the caller hung up"
+        await session.end(reason, wait=False)
+
+    async def _leave(self, event: TransferRequested | HangupRequested) -> None:
+        await self._heard()
+        if self._gone.is_set():
+            return
+        if isinstance(event, HangupRequested):
+            self._ended_by, self._end_reason = "assistant", f"the assistant ended the call: {event.reason}"
+            await self._hangup()
+            return
+        uri = transfer_uri(event.target, self._domain)
+        self.details["transfer"] = {"target": uri, "reason": event.reason, "status": "REFER sent"}
+        self.log.info("transferring the call", target=uri, reason=event.reason)
+        try:
+            await self._engine.transfer(self.ref, uri)
+        except SipError as exc:
+            self._transfer_failed(f"the REFER could not be sent: {exc}")
+            return
+        await asyncio.sleep(_TRANSFER_TIMEOUT_S)
+        if "result" not in self.details["transfer"] and not self._gone.is_set():
+            self.log.warning("no final word on the transfer; ending our side of the call", seconds=_TRANSFER_TIMEOUT_S)
+            self.details["transfer"]["result"] = "unknown"
+            self._ended_by, self._end_reason = "transfer", f"transferred to {uri} (outcome unknown)"
+            await self._hangup()
+
+    def _transfer_failed(self, detail: str) -> None:
+        self.log.warning("transfer failed; the assistant carries on", detail=detail)
+        self.details.setdefault("transfer", {})["result"] = "failed"
+        session = self.session
+        if session is not None and not self._gone.is_set():
+            session.leaving = None  # the call stays with the assistant
+            session.bus.publish(SayLine(TRANSFER_FAILED_LINE, intent="message"))
+
+    async def _said_and_heard(self, session: CallSession) -> None:
+        await session.work.idle()
+        await self._heard()
+
+    async def _heard(self) -> None:
+        if self.bridge is not None:
+            await self.bridge.heard(self._gone)
+
+    async def _hangup(self) -> None:
+        try:
+            await self._engine.hangup(self.ref)
+        except SipError as exc:
+            self.log.info("hangup not sent; the call had already ended", error=str(exc))

@@ -80,11 +80,17 @@ class LlamaCppLlm:
         self.context = context
         self._foreground = foreground or Foreground()
         self._closing = False
+        # Tokenizing reads the model from any thread (the knowledge base's chunker); closing frees it, so the two
+        # exclude each other, and a count after close is an error rather than a read of freed memory.
+        self._model_lock = threading.Lock()
         # llama.cpp's context is one mutable state: every use goes through this one thread, in order.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
 
     def count_tokens(self, text: str) -> int:
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        with self._model_lock:
+            if self._closing:
+                raise ModelError("models.llm: the model is closed (the appliance is stopping)")
+            return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     async def prefill(self, messages: Sequence[ChatMessage]) -> None:
         """Evaluate ``messages`` and keep the state, so a later prompt that starts the same way costs only
@@ -132,14 +138,19 @@ class LlamaCppLlm:
     def close(self) -> None:
         """Stop: work in progress ends at its next step (a prompt is evaluated in short steps for this), work
         not started is dropped."""
-        self._closing = True
+        with self._model_lock:
+            self._closing = True
         self._executor.shutdown(wait=True, cancel_futures=True)
-        self._llm.close()
+        with self._model_lock:
+            self._llm.close()
 
     def _tokens(self, messages: Sequence[ChatMessage], generation_prompt: bool) -> npt.NDArray[np.intc]:
         self._format.add_generation_prompt = generation_prompt
         prompt = self._format(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt  # type: ignore[misc]
-        ids = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        with self._model_lock:
+            if self._closing:
+                raise ModelError("models.llm: the model is closed (the appliance is stopping)")
+            ids = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         return np.asarray(ids, dtype=np.intc)
 
     def _prefill(self, tokens: npt.NDArray[np.intc]) -> None:

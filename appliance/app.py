@@ -71,8 +71,6 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
         # Logging is ours (appliance/logs.py): Litestar would otherwise install its own format over it.
         logging_config=None,
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
-        # Logging is set up by appliance.logs; Litestar's default would replace its handlers (and the log file).
-        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="Appliance API",
             version="1",

@@ -188,7 +188,12 @@ def bench_serve_memory(data: Path, models_dir: Path) -> dict[str, Any]:
         peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            print("appliance serve did not stop within 30 s of SIGTERM; killed", file=sys.stderr)
+            proc.kill()
+            proc.wait()
     return {"serve_ready_s": round(ready, 1), "serve_peak_rss_mb": round(peak_kb / 1024)}
 
 

@@ -40,7 +40,7 @@ class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     vad_threshold: float = 0.5
     barge_in: bool = True
     barge_in_threshold: float = 0.8
-    barge_in_min_ms: int = 96
+    barge_in_min_ms: int = 64
     echo_margin: float = 0.35
     min_speech_ms: int = 120
     max_reply_tokens: int = 160

@@ -87,3 +87,35 @@ class ValueScanner:
             else:
                 self._started = True
         return None
+
+
+class JsonCloser:
+    """Follows a JSON text as it is written and knows what would close it: a cut-off string value and the
+    objects and arrays still open."""
+
+    def __init__(self) -> None:
+        self._open: list[str] = []
+        self._in_string = False
+        self._escape = False
+
+    def feed(self, text: str) -> None:
+        for ch in text:
+            if self._in_string:
+                if self._escape:
+                    self._escape = False
+                elif ch == "\\":
+                    self._escape = True
+                elif ch == '"':
+                    self._in_string = False
+            elif ch == '"':
+                self._in_string = True
+            elif ch in "{[":
+                self._open.append("}" if ch == "{" else "]")
+            elif ch in "}]" and self._open:
+                self._open.pop()
+
+    def closing(self) -> str:
+        """The text that completes what was written so far (valid when it was cut inside a value)."""
+        if self._escape:
+            return ""
+        return ('"' if self._in_string else "") + "".join(reversed(self._open))

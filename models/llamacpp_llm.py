@@ -31,7 +31,7 @@ from models.errors import ModelError
 from models.foreground import Foreground
 from models.grammar_sampler import GrammarSampler
 from models.interfaces import ChatMessage
-from models.json_skeleton import JsonSkeleton, ValueScanner
+from models.json_skeleton import JsonCloser, JsonSkeleton, ValueScanner
 from models.llama_state_cache import KvStateCache, common_prefix
 
 log = logging.getLogger(__name__)
@@ -167,13 +167,23 @@ class LlamaCppLlm:
     ) -> None:
         # Property order matters: it is the order the grammar makes the model write them in.
         sampler = GrammarSampler(self._vocab, _gbnf(json.dumps(schema)), self._end_tokens, self._rng, _TEMPERATURE)
+        written = JsonCloser()
+
+        def emit(text: str) -> None:
+            written.feed(text)
+            put(text)
+
         try:
             forcing = _Forcing(schema, self, sampler)
             opening = forcing.start()
             self._evaluate(np.concatenate([tokens, np.asarray(opening.tokens, dtype=np.intc)]))
             if opening.text:
-                put(opening.text)
-            self._sample(sampler, forcing, max_tokens, put, stop)
+                emit(opening.text)
+            if self._sample(sampler, forcing, max_tokens, emit, stop) and (closing := written.closing()):
+                # Out of tokens in the middle of a value (a rambling reply): close it, so the plan still parses
+                # and what was said so far is kept.
+                log.warning("a reply reached its limit of %d tokens and was cut off there", max_tokens)
+                put(closing)
         finally:
             sampler.close()
         self._save()
@@ -183,31 +193,33 @@ class LlamaCppLlm:
         sampler: GrammarSampler,
         forcing: _Forcing,
         max_tokens: int,
-        put: Callable[[object], None],
+        emit: Callable[[str], None],
         stop: threading.Event,
-    ) -> None:
+    ) -> bool:
+        """Sample until the object is complete, the model ends, or ``stop``; True when ``max_tokens`` ran out."""
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         end = set(self._end_tokens)
         for _ in range(max_tokens):
             if stop.is_set() or self._closing:
-                return
+                return False
             logits = np.ctypeslib.as_array(
                 llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1), shape=(self._n_vocab,)
             )
             token = sampler.pick(logits)
             if token in end:
-                return
+                return False
             sampler.accept(token)
             piece = decoder.decode(self._llm.detokenize([token]))
             if piece:
-                put(piece)
+                emit(piece)
             forced = forcing.after(piece)
             if forced.text:
-                put(forced.text)
+                emit(forced.text)
             if forced.finished:
-                return
+                return False
             self._foreground.yield_to()
             self._llm.eval([token, *forced.tokens])
+        return True
 
     def tokenize_text(self, text: str) -> list[int]:
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -17,9 +17,9 @@ log = logging.getLogger("sip")
 
 def off_reason(settings: SipSettings) -> str | None:
     if not settings.enabled:
-        return "SIP is off (sip.enabled = false)"
+        return "sip.enabled is false in the settings"
     if not settings.trunks:
-        return "SIP is off: no trunk in the settings ([[sip.trunks]])"
+        return "no trunk in the settings ([[sip.trunks]])"
     return None
 
 
@@ -27,7 +27,7 @@ def sip_service(runtime: Runtime) -> SipService | None:
     settings = runtime.settings
     reason = off_reason(settings.sip)
     if reason is not None:
-        log.info(reason)
+        log.info("SIP is off: %s", reason)
         return None
     return SipService(runtime, settings.sip, rate=settings.calls.telephony_rate, recordings=settings.recordings_path)
 

@@ -148,3 +148,14 @@ async def test_llm_turn_plans_are_valid_for_varied_callers(loaded: Runtime) -> N
         assert plan.intent in intents
         assert isinstance(plan.slots, dict)
         assert plan.reply.strip(), raw
+
+
+async def test_a_reply_cut_off_by_its_token_limit_still_parses(loaded: Runtime) -> None:
+    llm = loaded.models.llm()
+    tenant = loaded.tenants.get("example")
+    messages, schema, intents = opening(tenant), plan_schema(tenant), intents_for(tenant)
+    ask = ChatMessage("user", "Tell me everything about your business: every service, every price and all your hours.")
+    raw = "".join([piece async for piece in llm.stream_json([*messages, ask], schema, 24)])
+    plan = parse_plan(raw, intents)
+    assert plan.intent in intents
+    assert plan.reply.strip(), raw

@@ -40,7 +40,7 @@ class EndpointPolicy:
     # While the assistant speaks: a phone line has no echo cancellation, so the caller must be clearly speech,
     # clearly louder than our own voice coming back, and for long enough.
     barge_in_threshold: float = 0.8
-    barge_in_min_s: float = 0.096
+    barge_in_min_s: float = 0.064
     echo_margin: float = 0.35  # the caller must be at least this fraction of what we play (about -9 dB)
 
 

@@ -45,7 +45,7 @@ async def call_server(
     await runtime.warm_tenant(DENTAL)  # as a serving box does at start
     with serve(runtime) as served:
         yield served, data
-    runtime.close()
+    runtime.store.close()  # not runtime.close(): the models are the session's, shared with later tests
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ async def kb_server(
     data = seed(runtime)
     with serve(runtime) as served:
         yield served, data
-    runtime.close()
+    runtime.store.close()  # not runtime.close(): the models are the session's, shared with later tests
 
 
 async def test_upload_a_file_and_search_it(browser: Browser, kb_server: tuple[Served, Seeded], tmp_path: Path) -> None:

@@ -144,7 +144,7 @@ async def test_settings_notifications_webhooks_retention_users(browser: Browser,
     page = await sign_in(browser, served, data.owner)
     await page.goto(f"{served.url}/t/{DENTAL}/settings")
     # Numbers: a second one is added; the bakery's number is refused with the reason.
-    await expect(page.locator("#sip-status")).to_contain_text("not installed")
+    await expect(page.locator("#sip-status")).to_contain_text("off: no trunk in the settings")
     numbers = page.locator("textarea[name=numbers]")
     await numbers.fill("+19025550100\n+19025550102")
     await page.get_by_role("button", name="Save numbers").click()

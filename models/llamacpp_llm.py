@@ -241,6 +241,7 @@ class LlamaCppLlm:
         # At least the last token is evaluated again, so its logits are fresh for sampling.
         llm.n_tokens = min(live, len(tokens) - 1)
         todo = tokens[llm.n_tokens :].tolist()
+        log.debug("evaluating %d of %d prompt tokens (the rest is cached)", len(todo), len(tokens))
         # In steps, so that a long cold prompt (20 s on two cores) does not hold up shutting down.
         for start in range(0, len(todo), _EVAL_STEP):
             if self._closing:

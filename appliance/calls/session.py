@@ -135,6 +135,11 @@ class CallSession:
         """Something the caller is waiting for is in progress: transcription, a reply, or its synthesis."""
         return self.work.busy
 
+    async def listened(self) -> None:
+        """Wait for what runs while a caller listens to the reply (preparing the next turn). A simulated line that
+        does not play the reply in real time waits here, so the next turn starts as it would on a call."""
+        await self.dialogue.conversation.background_done()
+
     async def start(self) -> None:
         self.log.info("call started", channel=self.call.channel, caller=self.call.caller, callee=self.call.callee)
         self.bus.publish(CallStarted(self.call))

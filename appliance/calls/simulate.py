@@ -4,7 +4,8 @@ The transport here is a phone line made of a file: caller audio goes in as 20 ms
 the assistant's audio comes out of the playout buffer one frame per input frame, as a real line would play it.
 With ``realtime`` the frames are paced at wall-clock speed. Without it they go in as fast as the session takes
 them, and the caller falls silent while the assistant works, exactly as a person waiting would, so the silence
-the endpointer waits for is still counted in audio time and both modes report comparable latency.
+the endpointer waits for is still counted in audio time and both modes report comparable latency. The reply is
+not played out, but what runs while a caller would listen to it (preparing the next turn) is waited for.
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ class FileLine:
                 self._session.log.error("the assistant did not finish its reply in time", seconds=_MAX_WAIT_S)
                 return
             await self._tick(self._silence, paced=True)
+        if not self._realtime:
+            # The reply is not played out here; a caller would spend that time listening to it.
+            await self._session.listened()
         self._session.playout.flush()
 
     def _waiting(self) -> bool:

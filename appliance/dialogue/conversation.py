@@ -224,6 +224,10 @@ class Conversation:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def background_done(self) -> None:
+        """Wait for the prefill of the next prompt, which runs while the caller listens to the reply."""
+        await asyncio.gather(*self._background, return_exceptions=True)
+
     def _user_message(self, text: str) -> str:
         if self._history:
             return text

@@ -23,8 +23,10 @@ test: install
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/dialogue.py
 	$(BIN)/python bench/kb.py
 	$(BIN)/python bench/sip_calls.py
+	$(BIN)/python bench/web.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -225,7 +225,9 @@ async def run_model(llm: str, runs: int) -> dict[str, Any]:
     return {
         "llm": llm,
         "turns": n,
-        "plans_parsed": sum(r["parsed"] for r in rows) / n,
+        "plans": sum(r["parsed"] is not None for r in rows),
+        "plans_parsed": sum(r["parsed"] is True for r in rows) / max(1, sum(r["parsed"] is not None for r in rows)),
+        "replied": sum(r["replied"] for r in rows),
         "intent_correct": sum(r["intent_ok"] for r in rows) / n,
         "tool_correct": sum(r["tool_ok"] for r in rows) / n,
         "args_correct": sum(r["args_ok"] for r in rows) / n,
@@ -271,7 +273,8 @@ async def run_case(runtime: Runtime, case: Case) -> dict[str, Any]:
     args_ok = all(
         chosen is not None and str(chosen.arguments.get(k, "")).lower() == str(v).lower() for k, v in case.args.items()
     )
-    parsed = bool(last and last.plan and last.plan.get("parsed", True))
+    # Only turns the LLM planned count for parsing: the flow answers some itself (a yes to a read-back).
+    parsed = None if last is None or not last.plan else bool(last.plan.get("parsed", True))
     return {
         "tenant": case.tenant,
         "said": case.said,
@@ -282,6 +285,7 @@ async def run_case(runtime: Runtime, case: Case) -> dict[str, Any]:
             "reply": last.reply if last else None,
         },
         "parsed": parsed,
+        "replied": last is not None,
         "intent_ok": intent == case.intent,
         "tool_ok": tool_ok,
         "args_ok": args_ok,
@@ -325,12 +329,13 @@ async def booking_latency(n: int = 200) -> dict[str, float]:
 
 def table(models: list[dict[str, Any]], booking: dict[str, float]) -> str:
     lines = [
-        "| model | turns | plans parse | intent | tool | arguments | first audio p50 / p95 |",
+        "| model | turns (answered) | LLM plans parse | intent | tool | arguments | first audio p50 / p95 |",
         "|---|---|---|---|---|---|---|",
     ]
     for m in models:
         lines.append(
-            f"| {m['llm']} | {m['turns']} | {m['plans_parsed']:.0%} | {m['intent_correct']:.0%} "
+            f"| {m['llm']} | {m['turns']} ({m['replied']}) | {m['plans_parsed']:.0%} of {m['plans']} "
+            f"| {m['intent_correct']:.0%} "
             f"| {m['tool_correct']:.0%} | {m['args_correct']:.0%} "
             f"| {m['first_audio_p50_ms']:.0f} / {m['first_audio_p95_ms']:.0f} ms |"
         )

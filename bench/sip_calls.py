@@ -57,6 +57,7 @@ from tests.peers.sipp import call_scenario, run_sipp  # noqa: E402
 from tests.sounds import piper_clip  # noqa: E402
 
 DID = "+61395550142"  # the example tenant's number
+TENANT = "example"
 QUESTION = "Hi there, how much is a call-out on a weekday?"
 TRUNK_USER, TRUNK_PASSWORD = "bench-box", "bench secret"
 GREETING_WAIT_MS = 11000  # callers listen to the greeting before they speak
@@ -207,18 +208,19 @@ class Appliance:
         return cpu, rss * 1024
 
     def calls(self) -> list[dict[str, Any]]:
-        token = json.loads((self.folder / "data" / "run" / "server.json").read_text())["token"]
-        response = httpx.get(
-            f"{self.url}/api/v1/calls", params={"limit": 1000}, headers={"Authorization": f"Bearer {token}"}
-        )
-        calls: list[dict[str, Any]] = response.json()
+        calls: list[dict[str, Any]] = self._get(f"/api/v1/tenants/{TENANT}/calls", limit=500)["calls"]
         return calls
 
-    def turns(self, call_id: str) -> list[dict[str, Any]]:
+    def call(self, call_id: str) -> dict[str, Any]:
+        """The call's record (``call``, with ``meta``) and its ``turns``."""
+        detail: dict[str, Any] = self._get(f"/api/v1/tenants/{TENANT}/calls/{call_id}")
+        return detail
+
+    def _get(self, path: str, **params: Any) -> Any:
         token = json.loads((self.folder / "data" / "run" / "server.json").read_text())["token"]
-        response = httpx.get(f"{self.url}/api/v1/calls/{call_id}", headers={"Authorization": f"Bearer {token}"})
-        turns: list[dict[str, Any]] = response.json()["turns"]
-        return turns
+        response = httpx.get(f"{self.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"})
+        response.raise_for_status()
+        return response.json()
 
 
 def start_appliance(folder: Path, trunk: Kamailio, llm: str, max_calls: int) -> Appliance:
@@ -314,8 +316,9 @@ def run_round(n: int, appliance: Appliance, trunk: Kamailio, audio: Path, folder
     time.sleep(2)  # the records are written once the calls have ended
     words = set(re.findall(r"[a-z]+", QUESTION.lower()))
     for call in (c for c in appliance.calls() if c["id"] not in known):
-        result.underruns += int(call["meta"].get("sip", {}).get("frames", {}).get("underruns", 0))
-        turns = appliance.turns(call["id"])
+        detail = appliance.call(call["id"])
+        result.underruns += int(detail["call"]["meta"].get("sip", {}).get("frames", {}).get("underruns", 0))
+        turns = detail["turns"]
         said = " ".join(t["caller"] or "" for t in turns[1:]).lower()
         result.understood += len(words & set(re.findall(r"[a-z]+", said))) >= len(words) / 2
         result.stages_ms += [t["latency_ms"] for t in turns[1:2]]

@@ -295,3 +295,14 @@ async def test_twenty_simultaneous_bookings_for_one_slot_make_exactly_one() -> N
     assert store.scalar("SELECT count(*) FROM bookings WHERE status = 'booked'") == 1
     assert max(r.latency_ms for r in results) < 5000
     assert (datetime.fromisoformat(start).astimezone(UTC) - datetime(2026, 3, 12, 20, 0, tzinfo=UTC)) == timedelta(0)
+
+
+def test_a_phrase_that_cancels_or_moves_an_appointment_overrules_a_booking_guess() -> None:
+    flow = Harness(_tenant(), 0, "http://127.0.0.1:9/").flow
+    assert flow.refine("booking", "Hi, I need to cancel the booking I made for Friday") == "cancel"
+    assert flow.refine("booking", "could we change our appointment to next week") == "reschedule"
+    assert flow.refine("booking", "can I talk to somebody about my booking") == "person"
+    # A booking that mentions a call back stays a booking; a question with the phrase becomes the task.
+    assert flow.refine("booking", "book me in Tuesday and call me back to confirm") == "booking"
+    assert flow.refine("question", "could you call me back later") == "message"
+    assert flow.refine("lead", "cancel my appointment and give me a quote") == "lead"

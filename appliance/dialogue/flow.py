@@ -57,6 +57,7 @@ _CUES = (
 _FIRST = re.compile(r"\b(first|earlier|earliest|former)\b", re.I)
 _SECOND = re.compile(r"\b(second|later|latter|other one)\b", re.I)
 _TASKS = {"booking", "reschedule", "cancel", "lead", "message"}
+_OVER_BOOKING = {"cancel", "reschedule", "person", "wrong_number"}
 # The LLM's own reply is spoken for these; for everything else the flow has its own words.
 _CHAT = {"question", "other", "yes", "no"}
 
@@ -125,11 +126,13 @@ class Flow:
         return None
 
     def refine(self, intent: str, text: str) -> str:
-        """A chat intent ("question", "other", "yes", "no") overruled by an unmistakable phrase for a task."""
-        if intent not in _CHAT or self.state.stage == "confirm":
+        """A chat intent ("question", "other", "yes", "no") overruled by an unmistakable phrase for a task. A
+        small model also calls most requests about an appointment "booking": a phrase that cancels or moves one,
+        or asks for a person, overrules that too."""
+        if self.state.stage == "confirm" or (intent not in _CHAT and intent != "booking"):
             return intent
         for cued, pattern in _CUES:
-            if pattern.search(text):
+            if pattern.search(text) and (intent in _CHAT or cued in _OVER_BOOKING):
                 return cued
         return intent
 

@@ -121,6 +121,9 @@ async def test_edit_the_assistant(browser: Browser, seeded: tuple[Served, Seeded
     await page.fill("textarea[name=emergencies]", "knocked-out tooth\nswelling of the face")
     await page.fill("textarea[name=escalation_words]", "complaint\nmanager")
     await page.fill("input[name='hours.sat']", "09:00-12:00")
+    await page.fill("input[name=after_hours_greeting]", "Harbour Dental is closed; I'm the AI assistant.")
+    await page.fill("input[name=after_hours_transfer]", "off")
+    await page.check("input[name=recording]")
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("#toast")).to_contain_text("Saved")
     await shot(page, "assistant")
@@ -131,6 +134,8 @@ async def test_edit_the_assistant(browser: Browser, seeded: tuple[Served, Seeded
     assert doc.emergency.phrases == ["knocked-out tooth", "swelling of the face"]
     assert doc.assistant.escalation_words == ["complaint", "manager"]
     assert doc.hours["sat"] == "09:00-12:00"
+    assert doc.telephony.after_hours_greeting == "Harbour Dental is closed; I'm the AI assistant."
+    assert doc.telephony.after_hours_transfer == "off" and doc.telephony.recording
     # A bad value is refused with the reason, and nothing changes.
     await page.fill("input[name='hours.mon']", "9 till 5")
     await page.get_by_role("button", name="Save").click()

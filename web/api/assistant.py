@@ -32,6 +32,10 @@ class AssistantSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     safety_line: str  # said at once when one is recognised
     hours: dict[str, str]
     transfer_number: str
+    # Left out (None): unchanged, so clients written before these existed keep working.
+    after_hours_greeting: str | None = None  # "" = the usual greeting
+    after_hours_transfer: str | None = None  # "" = the transfer number, "off" = nobody (a message is taken)
+    recording: bool | None = None  # a stereo WAV of each call
 
 
 class Voice(msgspec.Struct):
@@ -56,6 +60,9 @@ def settings_of(doc: TenantDocument) -> AssistantSettings:
         safety_line=doc.emergency.safety_line,
         hours={d: doc.hours.get(d, "closed") for d in DAYS},
         transfer_number=doc.transfer.number,
+        after_hours_greeting=doc.telephony.after_hours_greeting,
+        after_hours_transfer=doc.telephony.after_hours_transfer,
+        recording=doc.telephony.recording,
     )
 
 
@@ -78,6 +85,14 @@ def apply(doc: TenantDocument, new: AssistantSettings) -> TenantDocument:
     raw["emergency"] = {"phrases": _clean(new.emergencies), "safety_line": new.safety_line.strip()}
     raw["hours"] = {d: h.strip() or "closed" for d, h in new.hours.items()}
     raw["transfer"] = {**raw.get("transfer", {}), "number": new.transfer_number.strip()}
+    telephony = dict(raw.get("telephony", {}))
+    if new.after_hours_greeting is not None:
+        telephony["after_hours_greeting"] = new.after_hours_greeting.strip()
+    if new.after_hours_transfer is not None:
+        telephony["after_hours_transfer"] = new.after_hours_transfer.strip()
+    if new.recording is not None:
+        telephony["recording"] = new.recording
+    raw["telephony"] = telephony
     return parse_tenant(raw, source="assistant")
 
 

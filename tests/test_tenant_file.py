@@ -34,6 +34,8 @@ def _doc(**changes: object) -> dict[str, object]:
         ({"hours": {"funday": "09:00-17:00"}}, "hours.funday: not a day"),
         ({"numbers": ["call me"]}, "is not a phone number"),
         ({"numbers": ["+15550100", "+1 555 0100"]}, "listed twice"),
+        ({"transfer": {"number": "ask for Bob"}}, "transfer.number: 'ask for Bob' is neither"),
+        ({"telephony": {"after_hours_transfer": "nobody"}}, "telephony.after_hours_transfer"),
         ({"services": [{"name": "X", "duration_minutes": 0}]}, "duration_minutes"),
         ({"colour": "blue"}, "unknown field `colour`"),
         ({"name": 5}, "name"),

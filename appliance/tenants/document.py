@@ -17,6 +17,8 @@ import msgspec
 from appliance.errors import InputError
 from appliance.tenants.telephony import Telephony, telephony_problems
 
+_SIP_URI = re.compile(r"^sips?:[^\s@]+(@[^\s@]+)?$", re.I)
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
@@ -206,6 +208,16 @@ def _problems(doc: TenantDocument) -> list[str]:
     if len({normalise_number(n) for n in doc.numbers}) != len(doc.numbers):
         problems.append("numbers: a number is listed twice")
     problems += _problems_of_parts(doc)
+    for key, target in (
+        ("transfer.number", doc.transfer.number),
+        ("telephony.after_hours_transfer", doc.telephony.after_hours_transfer),
+    ):
+        if (
+            target.strip()
+            and not (key.startswith("telephony") and target.strip() == "off")
+            and not _transfer_target(target)
+        ):
+            problems.append(f"{key}: '{target}' is neither a phone number nor a sip: URI")
     if doc.transfer.dtmf_digit not in tuple("0123456789*#"):
         problems.append("transfer.dtmf_digit must be one key: 0-9, * or #")
     problems += telephony_problems(doc.telephony)
@@ -256,3 +268,7 @@ def _problems_of_parts(doc: TenantDocument) -> list[str]:
 def normalise_number(number: str) -> str:
     """Digits with an optional leading +, as carriers send them in a Request-URI: spaces and dashes dropped."""
     return re.sub(r"[\s\-().]", "", number)
+
+
+def _transfer_target(text: str) -> bool:
+    return bool(_SIP_URI.match(text.strip()) or _NUMBER.match(normalise_number(text)))

@@ -242,10 +242,14 @@ class Conversation:
             return plan.intent, plan.slots
         except PlanError as exc:
             self._log.warning("turn plan did not parse", error=str(exc), raw=raw[:300])
-        try:
-            partial = msgspec.json.decode(raw + '"}')
+        # A plan cut off by its token limit arrives closed (without a reply when the cut came before it); one
+        # cut off by a failure may end inside the reply's string.
+        for text in (raw, raw + '"}'):
+            try:
+                partial = msgspec.json.decode(text)
+            except msgspec.DecodeError:
+                continue
             if isinstance(partial, dict) and partial.get("intent") in self._intents:
-                return partial["intent"], partial.get("slots") or {}
-        except msgspec.DecodeError:
-            pass
+                slots = partial.get("slots")
+                return partial["intent"], slots if isinstance(slots, dict) else {}
         return "other", {}

@@ -136,10 +136,10 @@ async def test_caller_is_heard_and_answered(loaded: Runtime, phone: SipService, 
     heard, rate = caller.received()
     spans = speech(heard, rate)
     assert len(spans) >= 2, spans  # the greeting, then the answer
-    greeting, answer = spans[0], spans[-1]
+    greeting = spans[0]
     assert greeting[1] - greeting[0] > 2.0
-    assert answer[1] - answer[0] > 1.0
-    assert answer[0] > greeting[1]
+    # The answer may pause between sentences: all the speech after the greeting counts.
+    assert sum(end - start for start, end in spans[1:]) > 1.0, spans
     # The tenant records its calls: the caller on the left, the assistant on the right.
     left, right = await asyncio.to_thread(_recorded, phone.recordings / record.meta["recording"])
     assert len(left) == 1 and left[0][1] - left[0][0] > 1.5, left  # the question

@@ -9,6 +9,10 @@ DEBIAN_PACKAGES := espeak-ng sox chromium
 # `make run`: Debian starts kamailio as a service on port 5060, the port the appliance itself listens on.
 TEST_DEBIAN_PACKAGES := kamailio sip-tester baresip-core
 STAMP := $(VENV)/.installed
+# llama-cpp-python has no wheel for this platform; it is built once into WHEELS and installed from there.
+LLAMA_CPP_VERSION := 0.3.36
+WHEELS := .wheels
+LLAMA_WHEEL_STAMP := $(WHEELS)/.llama-cpp-python-$(LLAMA_CPP_VERSION)
 
 test bench: DEBIAN_PACKAGES += $(TEST_DEBIAN_PACKAGES)
 
@@ -35,16 +39,29 @@ lint: install
 
 install: $(STAMP)
 
-# Re-install when the project's dependencies change. llama-cpp-python builds from source the first time
-# (about 10 minutes on 2 cores); pip caches the wheel, so later installs take seconds.
-$(STAMP): pyproject.toml | debs
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+# Re-install when the project's dependencies change.
+$(STAMP): pyproject.toml $(LLAMA_WHEEL_STAMP) | debs $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip wheel
 	# The CPU build of torch, pinned first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q --force-reinstall --no-deps $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	# aiortc's media stack only from wheels: a source build of av needs FFmpeg headers.
 	$(BIN)/pip install -q --only-binary=av,aiortc,pylibsrtp,google-crc32c -e ".[dev,llm-1-5b]"
 	touch $(STAMP)
+
+# Built from source (about 10 minutes on 2 cores) for any x86-64-v3 CPU (AVX2, FMA, F16C), not for the build
+# machine's own (-march=native): native code uses AMX on CPUs that advertise it, and dies with an illegal
+# instruction where the kernel or hypervisor has not enabled it (seen on these machines); a box's image must also
+# run on other CPUs. Not taken from pip's cache, which may hold a native build of the same version.
+# For an NVIDIA GPU: rm -r .wheels && make LLAMA_CMAKE_ARGS=-DGGML_CUDA=on
+$(LLAMA_WHEEL_STAMP): | debs $(BIN)/python
+	mkdir -p $(WHEELS)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF $(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel -q --no-deps --no-cache-dir -w $(WHEELS) \
+		"llama-cpp-python==$(LLAMA_CPP_VERSION)"
+	touch $@
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
 debs:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -55,4 +72,4 @@ debs:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WHEELS) .pytest_cache .mypy_cache .ruff_cache

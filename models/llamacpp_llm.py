@@ -326,7 +326,15 @@ class _Forcing:
         return _Forced(text, tokens)
 
 
+# llama-cpp-python's converter lets a string hold raw control characters (a newline, seen in the middle of a
+# description), which no JSON parser accepts; llama.cpp's own converter excludes them, as this does.
+_LOOSE_CHAR = r'char ::= [^"\\]'
+_JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
+
+
 @cache
 def _gbnf(schema: str) -> str:
     gbnf: str = json_schema_to_gbnf(schema)
-    return gbnf
+    if _LOOSE_CHAR not in gbnf:
+        raise ModelError("llama-cpp-python's JSON grammar has changed; check the string rule")
+    return gbnf.replace(_LOOSE_CHAR, _JSON_CHAR)

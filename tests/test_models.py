@@ -13,7 +13,9 @@ from appliance.calls.listener import EndpointPolicy, Listener
 from appliance.dialogue.conversation import opening
 from appliance.dialogue.plan import intents_for, parse_plan, plan_schema
 from appliance.runtime import Runtime
+from models.grammar_sampler import GrammarSampler
 from models.interfaces import ChatMessage
+from models.llamacpp_llm import LlamaCppLlm, _gbnf
 from tests.sounds import concat, espeak_clip, piper_clip
 
 
@@ -161,3 +163,21 @@ async def test_a_reply_cut_off_by_its_token_limit_still_parses(loaded: Runtime) 
     assert cut["intent"] in intents, raw
     if "reply" in cut:  # cut in the reply: a whole plan; cut before it, the conversation keeps intent and slots
         assert parse_plan(raw, intents).reply.strip(), raw
+
+
+def test_the_json_grammar_refuses_raw_control_characters_in_strings(loaded: Runtime) -> None:
+    """A raw newline inside a JSON string makes the whole plan unparseable (seen once in a service suggestion)."""
+    llm = loaded.models.llm()
+    assert isinstance(llm, LlamaCppLlm)
+    schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+    sampler = GrammarSampler(llm._vocab, _gbnf(json.dumps(schema)), [], np.random.default_rng(0), 0.2)
+    try:
+        for token in llm.tokenize_text('{"text": "first'):
+            assert sampler.allows(token)
+            sampler.accept(token)
+        assert sampler.allows(llm.tokenize_text(" line")[0])
+        assert sampler.allows(llm.tokenize_text("\\n")[0])  # an escaped newline is JSON
+        for control in ("\n", "\t", "\x01"):
+            assert not sampler.allows(llm.tokenize_text(control)[0]), repr(control)
+    finally:
+        sampler.close()

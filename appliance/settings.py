@@ -174,6 +174,7 @@ def _check_ranges(settings: Settings) -> None:
         (1 <= settings.server.port <= 65535, "server.port must be between 1 and 65535"),
         (settings.models.threads >= 1, "models.threads must be at least 1"),
         (settings.models.llm_context >= 512, "models.llm_context must be at least 512"),
+        (5 <= settings.models.stt_window_s <= 30, "models.stt_window_s must be 5 to 30"),
         (100 <= settings.calls.endpoint_silence_ms <= 3000, "calls.endpoint_silence_ms must be 100 to 3000"),
         (
             settings.calls.speculate_after_ms >= 50,

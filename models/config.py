@@ -11,6 +11,9 @@ class ModelSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dir: str = ""
     stt: str = "whisper-tiny.en"
+    # Whisper hears each utterance in a window this long (longer utterances get 5 s of silence after them); its
+    # own window is 30 s, which costs about three times as much on a short utterance.
+    stt_window_s: int = 10
     llm: str = "qwen2.5-coder-0.5b"
     tts: str = "piper-en_US-joe-medium"
     vad: str = "silero-vad"

@@ -121,7 +121,7 @@ class ModelSet:
     def _load_stt(self, path: Path) -> tuple[Device, object]:
         from models.whisper_stt import WhisperStt
 
-        return self.device, WhisperStt(path, self.device, self._settings.threads)
+        return self.device, WhisperStt(path, self.device, self._settings.threads, self._settings.stt_window_s)
 
     def _load_llm(self, path: Path) -> tuple[Device, object]:
         from models.llamacpp_llm import LlamaCppLlm

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,13 +38,15 @@ class LlmProvider(Protocol):
     name: str
 
     def stream_json(
-        self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int
-    ) -> AsyncIterator[str]:
-        """Stream the text of one reply constrained to ``schema`` (a JSON schema), piece by piece."""
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int, prefix: str = ""
+    ) -> AsyncGenerator[str, None]:
+        """Stream the text of one reply constrained to ``schema`` (a JSON schema), piece by piece. With
+        ``prefix``, the reply starts with that text (the stream too) and the model writes the rest."""
         ...
 
-    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
-        """Evaluate a prompt ahead of time so a later one that starts the same way costs only its tail."""
+    async def prefill(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None = None) -> None:
+        """Evaluate a prompt ahead of time so a later one that starts the same way costs only its tail; with
+        ``schema``, also the start of a reply to it under that schema."""
         ...
 
     def count_tokens(self, text: str) -> int: ...

@@ -24,15 +24,18 @@ class JsonSkeleton:
     def opening(self) -> str:
         return "{" + self._key(0)
 
-    def after(self, index: int, closed_by_comma: bool) -> str:
+    def after(self, index: int, closed_by_comma: bool, compact: bool = False) -> str:
         """Forced text once the value of property ``index`` is complete; ``closed_by_comma`` when the model
-        itself wrote the comma that ended it (numbers and literals end only when something follows)."""
+        itself wrote the comma that ended it (numbers and literals end only when something follows). The grammar
+        allows a space after separators or none: ``compact`` is the text without, for a model that wrote none."""
         if index + 1 == len(self.keys):
             return "" if closed_by_comma else "}"
-        return (" " if closed_by_comma else ", ") + self._key(index + 1)
+        space = "" if compact else " "
+        return ("" if closed_by_comma else ",") + space + self._key(index + 1, compact)
 
-    def _key(self, index: int) -> str:
-        return json.dumps(self.keys[index]) + ": " + ('"' if self.string_valued[index] else "")
+    def _key(self, index: int, compact: bool = False) -> str:
+        colon = ":" if compact else ": "
+        return json.dumps(self.keys[index]) + colon + ('"' if self.string_valued[index] else "")
 
 
 def _is_string(schema: dict[str, Any]) -> bool:

@@ -14,7 +14,7 @@ import ctypes
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -92,15 +92,21 @@ class LlamaCppLlm:
                 raise ModelError("models.llm: the model is closed (the appliance is stopping)")
             return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    async def prefill(self, messages: Sequence[ChatMessage]) -> None:
+    async def prefill(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None = None) -> None:
         """Evaluate ``messages`` and keep the state, so a later prompt that starts the same way costs only
-        its tail."""
-        tokens = self._tokens(messages, generation_prompt=False)
+        its tail. With ``schema``, up to where the model's own tokens of a reply under it would begin."""
+        tokens = self._tokens(messages, generation_prompt=schema is not None)
+        if schema is not None:
+            try:
+                opening = self.tokenize_text(JsonSkeleton(schema).opening())
+            except ValueError:  # no fixed opening: the reply starts with the model's own tokens
+                opening = []
+            tokens = np.concatenate([tokens, np.asarray(opening, dtype=np.intc)])
         await asyncio.get_running_loop().run_in_executor(self._executor, self._prefill, tokens)
 
     async def stream_json(
-        self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int
-    ) -> AsyncIterator[str]:
+        self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int, prefix: str = ""
+    ) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
@@ -119,7 +125,7 @@ class LlamaCppLlm:
 
         def run() -> None:
             try:
-                self._generate(tokens, schema, max_tokens, put, stop)
+                self._generate(tokens, schema, max_tokens, prefix, put, stop)
             except Exception as exc:  # handed to the awaiting caller, which decides what the caller hears
                 put(exc)
             finally:
@@ -162,6 +168,7 @@ class LlamaCppLlm:
         tokens: npt.NDArray[np.intc],
         schema: dict[str, Any],
         max_tokens: int,
+        prefix: str,
         put: Callable[[object], None],
         stop: threading.Event,
     ) -> None:
@@ -175,7 +182,7 @@ class LlamaCppLlm:
 
         try:
             forcing = _Forcing(schema, self, sampler)
-            opening = forcing.start()
+            opening = forcing.start(prefix)
             self._evaluate(np.concatenate([tokens, np.asarray(opening.tokens, dtype=np.intc)]))
             if opening.text:
                 emit(opening.text)
@@ -281,7 +288,14 @@ class _Forcing:
         self._index = 0
         self._scanner = ValueScanner(in_string=False)
 
-    def start(self) -> _Forced:
+    def start(self, prefix: str = "") -> _Forced:
+        if prefix:
+            # Text the caller has already decided: the grammar must take it whole; the model writes the rest.
+            forced = self._force(prefix)
+            if forced.text != prefix:
+                raise ModelError(f"the schema's grammar does not allow a reply that starts {prefix!r}")
+            self._skeleton = None
+            return forced
         if self._skeleton is None:
             return _Forced("", [])
         forced = self._force(self._skeleton.opening())
@@ -297,8 +311,11 @@ class _Forcing:
             return _Forced("", [])
         if self._scanner.closed_object:
             return _Forced("", [], finished=True)
-        text = self._skeleton.after(self._index, self._scanner.closed_by_comma)
         leftover = piece[done_at:]
+        # The model's own token may run on past the value into the separator, with or without a space.
+        text = self._skeleton.after(self._index, self._scanner.closed_by_comma)
+        if not text.startswith(leftover):
+            text = self._skeleton.after(self._index, self._scanner.closed_by_comma, compact=True)
         last = self._index + 1 == len(self._skeleton.keys)
         if not text.startswith(leftover):
             self._skeleton = None

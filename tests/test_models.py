@@ -6,13 +6,15 @@ import json
 import re
 
 import numpy as np
+import pytest
 
 from appliance.audio import read_wav, to_float
 from appliance.calls.events import Event, SpeechStarted, UtteranceEnded
 from appliance.calls.listener import EndpointPolicy, Listener
 from appliance.dialogue.conversation import opening
-from appliance.dialogue.plan import intents_for, parse_plan, plan_schema
+from appliance.dialogue.plan import intents_for, parse_plan, plan_schema, skipped_reply
 from appliance.runtime import Runtime
+from models.errors import ModelError
 from models.grammar_sampler import GrammarSampler
 from models.interfaces import ChatMessage
 from models.llamacpp_llm import LlamaCppLlm, _gbnf
@@ -181,3 +183,19 @@ def test_the_json_grammar_refuses_raw_control_characters_in_strings(loaded: Runt
             assert not sampler.allows(llm.tokenize_text(control)[0]), repr(control)
     finally:
         sampler.close()
+
+
+async def test_a_reply_can_start_with_text_decided_beforehand(loaded: Runtime) -> None:
+    llm = loaded.models.llm()
+    tenant = loaded.tenants.get("example")
+    messages, schema, intents = opening(tenant), plan_schema(tenant), intents_for(tenant)
+    ask = ChatMessage("user", "Could someone look at my blocked shower drain on Friday morning? It's Ana Ruiz.")
+    prefix = skipped_reply("booking")
+    raw = "".join([piece async for piece in llm.stream_json([*messages, ask], schema, 60, prefix=prefix)])
+    assert raw.startswith(prefix), raw
+    plan = parse_plan(raw, intents)
+    assert plan.intent == "booking" and plan.slots, raw  # the model went on with the slots
+
+    with pytest.raises(ModelError, match="does not allow"):
+        async for _ in llm.stream_json([*messages, ask], schema, 10, prefix='{"tool": '):
+            pass

@@ -20,9 +20,9 @@ async def test_a_malformed_plan_gets_a_fallback_line_and_the_call_goes_on(
     loaded: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     original = loaded.settings
-    # Six tokens cannot hold a whole plan: the LLM's output is cut off mid-JSON, as a broken model's would be.
+    # One token holds no more than the intent: the plan is cut off before its reply, as a broken model's would be.
     loaded.settings = msgspec.structs.replace(
-        original, calls=msgspec.structs.replace(original.calls, max_reply_tokens=6)
+        original, calls=msgspec.structs.replace(original.calls, max_reply_tokens=1)
     )
     try:
         session = loaded.new_call("example", channel="simulated", caller="test", callee=None, rate=8000)

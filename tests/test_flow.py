@@ -173,6 +173,20 @@ async def test_changing_your_mind_books_nothing(services: tuple[Inbox, int, Reco
     assert h.bookings() == []
 
 
+async def test_giving_up_overrules_a_booking_guess_but_a_new_time_does_not(
+    services: tuple[Inbox, int, Recorded, str],
+) -> None:
+    _, smtp_port, _, sms_url = services
+    h = Harness(_tenant(), smtp_port, sms_url)
+    await h.turn("booking", "vaccination Friday at 9", service="vaccination", when="Friday at 9")
+    moved = await h.turn("booking", "forget Friday, make it Thursday at 10", when="Thursday at 10")
+    assert h.flow.state.task == "booking", moved.lines  # a change of time, not the end of the task
+    # A small model calls this "booking" too (the topic is the booking); the flow knows better.
+    dropped = await h.turn("booking", "actually no, forget it, I'll think about it")
+    assert dropped.lines[0] == "No problem, I haven't booked anything."
+    assert h.bookings() == []
+
+
 async def test_emergency_alerts_the_owner_at_once(services: tuple[Inbox, int, Recorded, str]) -> None:
     inbox, smtp_port, sms, sms_url = services
     tenant = _tenant(transfer={}, notifications={"owner_email": "vet@harbor.example", "owner_sms": "+13125550100"})

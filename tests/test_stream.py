@@ -49,7 +49,8 @@ def test_chunker_cuts_sentences_and_an_early_clause() -> None:
         pieces += chunker.feed(token + " ")
     pieces += chunker.flush()
     assert pieces == [
-        "Sure, our call-out fee is $95 on weekdays.",
+        "Sure, our call-out fee is",  # no clause ends within five words: the first five are spoken
+        "$95 on weekdays.",
         "It's $140.50 on Saturdays.",
         "Anything else?",
     ]
@@ -57,3 +58,6 @@ def test_chunker_cuts_sentences_and_an_early_clause() -> None:
     assert chunker.feed("Yes we do cover that, including Brunswick and Coburg ") == ["Yes we do cover that,"]
     # Only the first piece is cut at a clause: later ones wait for the sentence.
     assert chunker.feed("and Preston, and we are ") == []
+    chunker = ClauseChunker()
+    assert chunker.feed("We open at eight") == []  # the fifth word may still be growing
+    assert chunker.feed(" am on ") == ["We open at eight am"]

@@ -56,6 +56,14 @@ class SpeechResumed:
 
 
 @dataclass(frozen=True, slots=True)
+class CallerDrafted:
+    """The caller's words so far, transcribed at a pause before the turn is known to be over: the reply's prompt
+    may be prepared with them, but nothing is answered until ``CallerSaid``."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class UtteranceEnded:
     audio: Float32
     speech_start: float
@@ -191,6 +199,7 @@ Event = (
     | BargeIn
     | SpeechPaused
     | SpeechResumed
+    | CallerDrafted
     | UtteranceEnded
     | CallerSaid
     | ReplyStarted

@@ -12,6 +12,7 @@ import structlog
 from appliance.calls.bus import Work
 from appliance.calls.events import (
     BargeIn,
+    CallerDrafted,
     CallerSaid,
     CallStarted,
     Event,
@@ -56,6 +57,9 @@ class Responder:
             self._work.spawn(self._say(event), "say")
         elif isinstance(event, CallerSaid):
             self._work.spawn(self._respond(event), "respond")
+        elif isinstance(event, CallerDrafted) and not self._order.locked():
+            # Nothing is being said or decided: the LLM may read the caller's words before their turn is over.
+            self._work.spawn(self._dialogue.prepare(event.text), "prepare")
 
     async def _say(self, line: SayLine) -> None:
         async with self._order:

@@ -11,16 +11,11 @@ from collections.abc import Callable
 import structlog
 
 from appliance.calls.bus import Work
-from appliance.calls.events import CallerSaid, Event, SpeechPaused, SpeechResumed, UtteranceEnded
+from appliance.calls.events import CallerDrafted, CallerSaid, Event, SpeechPaused, SpeechResumed, UtteranceEnded
 from models.errors import ModelError
 from models.interfaces import SttProvider, Transcription
 
 _WORDS = re.compile(r"\w")
-
-
-async def _settle(task: asyncio.Future[Transcription]) -> None:
-    with contextlib.suppress(asyncio.CancelledError, ModelError):
-        await asyncio.shield(task)
 
 
 class Transcriber:
@@ -49,12 +44,19 @@ class Transcriber:
             task = asyncio.ensure_future(self._stt.transcribe(event.audio))
             self._speculative = (event.speech_end, self._clock(), task)
             # Counted as work in progress, so a caller-side transport knows the assistant is busy.
-            self._work.spawn(_settle(task), "stt-speculative")
+            self._work.spawn(self._draft(task), "stt-speculative")
         elif isinstance(event, SpeechResumed):
             self._log.debug("caller resumed; speculation dropped", at=round(event.at, 2))
             self._drop_speculation()
         elif isinstance(event, UtteranceEnded):
             self._work.spawn(self._transcribe(event), "stt")
+
+    async def _draft(self, task: asyncio.Future[Transcription]) -> None:
+        with contextlib.suppress(asyncio.CancelledError, ModelError):
+            result = await asyncio.shield(task)
+            # Still the words of the pause the caller is in (not made void by more speech): worth preparing for.
+            if self._speculative is not None and self._speculative[2] is task and _WORDS.search(result.text):
+                self._publish(CallerDrafted(result.text))
 
     def _drop_speculation(self) -> None:
         if self._speculative is not None:

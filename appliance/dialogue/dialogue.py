@@ -16,6 +16,7 @@ from appliance.calls.records import ToolCallRecord
 from appliance.dialogue import lines
 from appliance.dialogue.conversation import FALLBACK_REPLY, Clause, Conversation, FirstWord, Head
 from appliance.dialogue.flow import Flow, FlowTurn
+from appliance.dialogue.plan import Needs
 from appliance.dialogue.stream import ClauseChunker
 from appliance.tools.base import ToolBox
 
@@ -75,6 +76,11 @@ class Dialogue:
     async def warm(self) -> None:
         await self.conversation.warm()
 
+    async def prepare(self, text: str) -> None:
+        """The caller may be about to finish with ``text``: have the LLM read it, unless the flow needs no LLM."""
+        if self.flow.fast_path(text) is None:
+            await self.conversation.prepare(text)
+
     async def respond(self, text: str) -> AsyncIterator[Output]:
         turn = _Turn(started=self._clock())
         self._current = turn
@@ -102,10 +108,10 @@ class Dialogue:
         llm_reply: list[str] = []
         if fast is None:
 
-            def speak(planned: str) -> bool:
-                return self.flow.speaks_llm_reply(self.flow.refine(planned, text))
+            def needs(planned: str) -> Needs:
+                return self.flow.needs(self.flow.refine(planned, text))
 
-            async for item in self.conversation.plan(text, speak):
+            async for item in self.conversation.plan(text, needs):
                 if isinstance(item, Head):
                     intent, slots = self.flow.refine(item.intent, text), item.slots
                 elif isinstance(item, Clause):

@@ -19,6 +19,7 @@ import structlog
 from appliance.calls.events import HangupRequested, TransferRequested
 from appliance.calls.records import ToolCallRecord
 from appliance.dialogue import lines
+from appliance.dialogue.plan import Needs
 from appliance.dialogue.slots import grounded, match_service, person_name, phone_number
 from appliance.dialogue.when import When, parse_when
 from appliance.tenants.document import Service, TenantDocument
@@ -31,6 +32,10 @@ _YES = re.compile(
     re.I,
 )
 _NO = re.compile(r"^\W*(no|nope|nah|not really|don't|do not|wait|hold on|cancel that|never mind|actually no)\b", re.I)
+# A caller dropping the task in progress; no small model's guess ("booking", since that is the topic) overrules it.
+_GIVING_UP = re.compile(
+    r"\b(forget (it|about it|that)|never ?mind|don'?t bother|i'?ll think about it|leave it (for now|there))\b", re.I
+)
 # Plain phrases that say what the caller wants better than a small model's guess between chat intents.
 _CUES = (
     (
@@ -60,6 +65,11 @@ _TASKS = {"booking", "reschedule", "cancel", "lead", "message"}
 _OVER_BOOKING = {"cancel", "reschedule", "person", "wrong_number"}
 # The LLM's own reply is spoken for these; for everything else the flow has its own words.
 _CHAT = {"question", "other", "yes", "no"}
+# Turns the flow handles from the intent and the caller's words alone: no slots to wait for. While details are
+# being collected, "person" and "wrong_number" may be a small model's reading of a name or a number, which the
+# slots then correct.
+_WITHOUT_DETAILS = {"goodbye", "emergency"}
+_WITHOUT_DETAILS_OPEN = {"person", "wrong_number"}
 
 
 @dataclass
@@ -117,6 +127,8 @@ class Flow:
         if self._escalation and self.state.task != "transfer" and any(w in lowered for w in self._escalation):
             return "escalate", {}
         state = self.state
+        if state.stage in ("collect", "confirm") and state.task is not None and self._gives_up(text):
+            return "no", {}
         if state.stage == "collect" and state.task is not None:
             # Answers to the flow's own question that need no interpretation: keep the task going.
             if state.asking in ("phone", "phone_check", "booking_phone") and phone_number(text):
@@ -136,15 +148,17 @@ class Flow:
                 return cued
         return intent
 
-    def speaks_llm_reply(self, intent: str) -> bool:
-        """Whether the LLM's own reply is spoken this turn (so it is worth generating)."""
-        if intent == "question" and self._retrieval:
-            return False
-        if self.state.stage == "confirm":
-            return False
-        if self.state.stage == "collect":
-            return intent in ("question", "other")
-        return intent in _CHAT
+    def needs(self, intent: str) -> Needs:
+        """What of the LLM's plan this turn needs besides its intent: the reply (spoken as it is generated; the
+        slots follow it), the slots alone (the flow has its own words), or nothing more."""
+        stage = self.state.stage
+        if intent in _WITHOUT_DETAILS or (intent in _WITHOUT_DETAILS_OPEN and stage != "collect"):
+            return "nothing"
+        if stage == "confirm" or (intent == "question" and self._retrieval):
+            return "slots"
+        if stage == "collect":
+            return "reply" if intent in ("question", "other") else "slots"
+        return "reply" if intent in _CHAT else "slots"
 
     # -- one caller turn -------------------------------------------------------------------------------------
 
@@ -590,6 +604,10 @@ class Flow:
         if missing is not None:
             answer.lines.append(self._ask(intent, missing).lines[0])
         return answer
+
+    def _gives_up(self, text: str) -> bool:
+        """ "Forget it, I'll think about it", but not "forget Tuesday, make it Thursday at 10"."""
+        return bool(_GIVING_UP.search(text)) and parse_when(text, self._now()) is None and not re.search(r"\d", text)
 
     def _gives_pending(self, slots: dict[str, Any], text: str) -> bool:
         asking = self.state.asking

@@ -1,15 +1,16 @@
 """The turn plan: what the LLM produces every turn, as a JSON schema the sampler is constrained to.
 
-``{"intent": ..., "slots": {...}, "reply": "..."}``: the intent comes first so the model commits to what the
-caller wants before anything else; the slots hold only what the caller said this turn, in their words; the
-reply comes last, so it can be spoken while it is being generated, or not generated at all when the flow has
-its own words for the turn.
+``{"intent": ..., "reply": "...", "slots": {...}}``: the intent comes first so the model commits to what the
+caller wants before anything else, and the flow knows from it alone whether the LLM's reply will be spoken. If
+so, the reply comes next and is spoken while it is being generated, with the slots written after it, while the
+caller already listens; if not, the reply is skipped and the model goes straight to the slots, which hold only
+what the caller said this turn, in their words.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -32,12 +33,17 @@ INTENTS = (
 )
 SLOT_NAMES = ("service", "when", "name", "phone", "address", "reason", "urgency")
 URGENCIES = ("hot", "warm", "cold")
+_SLOT_CHARS = 80
+# What a turn needs of the plan after its intent (the flow decides): the reply, then the slots; the slots only;
+# or nothing more.
+Needs = Literal["reply", "slots", "nothing"]
 
 
 class TurnPlan(msgspec.Struct, forbid_unknown_fields=True):
     intent: str
-    slots: dict[str, Any]
     reply: str
+    # A plan cut off by its token limit inside the reply has none: nothing was given, as far as anyone knows.
+    slots: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class PlanError(ValueError):
@@ -45,7 +51,8 @@ class PlanError(ValueError):
 
 
 def plan_schema(tenant: TenantDocument) -> dict[str, Any]:
-    slots: dict[str, Any] = {name: {"type": "string"} for name in SLOT_NAMES}
+    # Bounded, so a small model that copies a date or an example into a slot cannot hold the caller up for long.
+    slots: dict[str, Any] = {name: {"type": "string", "maxLength": _SLOT_CHARS} for name in SLOT_NAMES}
     slots["urgency"] = {"type": "string", "enum": list(URGENCIES)}
     for tool in tenant.tools:
         for name, spec in tool.parameters.get("properties", {}).items():
@@ -54,10 +61,10 @@ def plan_schema(tenant: TenantDocument) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "intent": {"type": "string", "enum": intents_for(tenant)},
-            "slots": {"type": "object", "properties": slots, "additionalProperties": False},
             "reply": {"type": "string", "minLength": 1},
+            "slots": {"type": "object", "properties": slots, "additionalProperties": False},
         },
-        "required": ["intent", "slots", "reply"],
+        "required": ["intent", "reply", "slots"],
         "additionalProperties": False,
     }
 
@@ -78,22 +85,12 @@ def parse_plan(text: str, intents: list[str] | tuple[str, ...] = INTENTS) -> Tur
     return plan
 
 
-def parse_head(raw: str) -> tuple[str, dict[str, Any]] | None:
-    """Intent and slots from a plan whose reply is still being written; None until both are complete."""
-    at = raw.find('"reply"')
-    if at < 0:
-        return None
-    head = raw[:at].rstrip().rstrip(",") + "}"
-    try:
-        data = json.loads(head)
-    except json.JSONDecodeError:
-        return None
-    intent, slots = data.get("intent"), data.get("slots")
-    if not isinstance(intent, str) or not isinstance(slots, dict):
-        return None
-    return intent, slots
+def skipped_reply(intent: str) -> str:
+    """The start of a plan whose reply will not be spoken: the intent and a placeholder; the slots come next."""
+    return json.dumps({"intent": intent, "reply": "-"})[:-1] + ', "slots": '
 
 
 def plan_json(intent: str, slots: dict[str, Any], reply: str) -> str:
-    """A plan as the history keeps it: what was decided and what was actually said."""
-    return msgspec.json.encode({"intent": intent, "slots": slots, "reply": reply}).decode()
+    """A plan as the history keeps it: what was decided and what was actually said. Spaced as the prompt's
+    examples and the forced skeleton are, so the model keeps writing it that way."""
+    return json.dumps({"intent": intent, "reply": reply, "slots": slots}, ensure_ascii=False)

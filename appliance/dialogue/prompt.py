@@ -8,7 +8,10 @@ from importlib import resources
 
 from appliance.tenants.document import DAYS, TenantDocument
 
-SKILLS = ("receptionist", "grounding", "intents")
+SKILLS = ("receptionist", "grounding", "intents", "examples")
+# What the assistant must never read out. The examples are left out: their replies ("We close at 4 pm on
+# Fridays.") are things a business may truly say, and matching them refused true answers.
+INSTRUCTIONS = ("receptionist", "grounding", "intents")
 _PERSONALITIES = resources.files("appliance.dialogue") / "skills" / "personalities"
 _DAY_NAMES = dict(
     zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)

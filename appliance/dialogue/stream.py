@@ -60,14 +60,17 @@ _CLAUSE_END = re.compile(r"[,;:—–]\s")
 
 
 class ClauseChunker:
-    """Cuts streamed text at sentence ends, and the first piece also at a clause end once it is long enough,
-    so the first audio can start before the first sentence is complete."""
+    """Cuts streamed text at sentence ends; the first piece also at a clause end once it is long enough, or
+    after a few words when no clause ends, so the first audio can start before the first sentence is complete.
+    (At the LLM's 20-30 words a second on two cores, a 14-word first sentence kept the caller waiting about
+    0.4 s longer than its first 5 words; the rest of the sentence is ready before those have been heard.)"""
 
-    def __init__(self, first_clause_words: int = 3, min_words: int = 2) -> None:
+    def __init__(self, first_clause_words: int = 3, min_words: int = 2, first_words: int = 5) -> None:
         self._buffer = ""
         self._first = True
         self._first_clause_words = first_clause_words
         self._min_words = min_words
+        self._first_words = re.compile(rf"^\s*(\S+\s+){{{first_words}}}")
 
     def feed(self, text: str) -> list[str]:
         self._buffer += text
@@ -93,4 +96,6 @@ class ClauseChunker:
             for match in _CLAUSE_END.finditer(self._buffer):
                 if len(self._buffer[: match.end()].split()) >= self._first_clause_words:
                     return match.end()
+            if words := self._first_words.match(self._buffer):
+                return words.end()
         return None

@@ -9,10 +9,13 @@ DEBIAN_PACKAGES := espeak-ng sox chromium
 # `make run`: Debian starts kamailio as a service on port 5060, the port the appliance itself listens on.
 TEST_DEBIAN_PACKAGES := kamailio sip-tester baresip-core
 STAMP := $(VENV)/.installed
-# llama-cpp-python has no wheel for this platform; it is built once into WHEELS and installed from there.
+# llama-cpp-python has no wheel for this platform; it is built once per version and flags into a folder of
+# WHEELS and installed from there.
 LLAMA_CPP_VERSION := 0.3.36
+LLAMA_NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
 WHEELS := .wheels
-LLAMA_WHEEL_STAMP := $(WHEELS)/.llama-cpp-python-$(LLAMA_CPP_VERSION)
+LLAMA_BUILD := $(WHEELS)/llama-cpp-python-$(LLAMA_CPP_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS) $(LLAMA_NO_AMX)' | md5sum | cut -c1-8)
+LLAMA_WHEEL_STAMP := $(LLAMA_BUILD)/.built
 
 test bench: DEBIAN_PACKAGES += $(TEST_DEBIAN_PACKAGES)
 
@@ -44,20 +47,20 @@ $(STAMP): pyproject.toml $(LLAMA_WHEEL_STAMP) | debs $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip wheel
 	# The CPU build of torch, pinned first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q --force-reinstall --no-deps $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	$(BIN)/pip install -q --force-reinstall --no-deps $(LLAMA_BUILD)/llama_cpp_python-*.whl
 	# aiortc's media stack only from wheels: a source build of av needs FFmpeg headers.
 	$(BIN)/pip install -q --only-binary=av,aiortc,pylibsrtp,google-crc32c -e ".[dev,llm-1-5b]"
 	touch $(STAMP)
 
-# Built from source (about 10 minutes on 2 cores) for any x86-64-v3 CPU (AVX2, FMA, F16C), not for the build
-# machine's own (-march=native): native code uses AMX on CPUs that advertise it, and dies with an illegal
-# instruction where the kernel or hypervisor has not enabled it (seen on these machines); a box's image must also
-# run on other CPUs. Not taken from pip's cache, which may hold a native build of the same version.
-# For an NVIDIA GPU: rm -r .wheels && make LLAMA_CMAKE_ARGS=-DGGML_CUDA=on
+# Built from source (about 10 minutes on 2 cores) for this machine's CPU, but without AMX: llama.cpp's AMX kernels
+# died with an illegal instruction here (a tile load on a worker thread, on CPUs that have AMX). A build for any
+# x86-64-v3 CPU (-DGGML_NATIVE=OFF) runs everywhere but read prompts 45 % slower here: use it, through
+# LLAMA_CMAKE_ARGS, for an image meant for other machines. Not taken from pip's cache, which may hold a build with
+# other flags. For an NVIDIA GPU: make LLAMA_CMAKE_ARGS=-DGGML_CUDA=on
 $(LLAMA_WHEEL_STAMP): | debs $(BIN)/python
-	mkdir -p $(WHEELS)
-	CMAKE_ARGS="-DGGML_NATIVE=OFF $(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel -q --no-deps --no-cache-dir -w $(WHEELS) \
-		"llama-cpp-python==$(LLAMA_CPP_VERSION)"
+	mkdir -p $(LLAMA_BUILD)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CFLAGS="$(LLAMA_NO_AMX)" CXXFLAGS="$(LLAMA_NO_AMX)" \
+		$(BIN)/pip wheel -q --no-deps --no-cache-dir -w $(LLAMA_BUILD) "llama-cpp-python==$(LLAMA_CPP_VERSION)"
 	touch $@
 
 $(BIN)/python:
@@ -71,5 +74,6 @@ debs:
 		else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi; \
 	fi
 
+# Keeps .wheels: the llama.cpp build takes ten minutes and does not change with the project.
 clean:
-	rm -rf $(VENV) $(WHEELS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

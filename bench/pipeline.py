@@ -255,6 +255,8 @@ async def main() -> None:
         settings = load_settings(
             None,
             {
+                # Settings to compare (APPLIANCE_MODELS__STT_WINDOW_S=30, say) come from the environment.
+                **{k: v for k, v in os.environ.items() if k.startswith("APPLIANCE_")},
                 "APPLIANCE_DATA_DIR": str(data / "bench"),
                 "APPLIANCE_MODELS__DIR": str(models_dir),
                 "APPLIANCE_MODELS__LLM": args.llm,

@@ -36,12 +36,13 @@ class GrammarSampler:
         self._temperature = temperature
         self._top_k = top_k
 
-    def pick(self, logits: npt.NDArray[np.float32]) -> int:
+    def pick(self, logits: npt.NDArray[np.float32], greedy: bool = False) -> int:
+        """The next token the grammar allows: sampled at the temperature, or the likeliest when ``greedy``."""
         top = np.argpartition(logits, -self._top_k)[-self._top_k :].astype(np.int32)
         candidates = np.union1d(top, self._end)
-        token = self._choose(self._allowed(candidates, logits))
+        token = self._choose(self._allowed(candidates, logits), greedy)
         if token is None:
-            token = self._choose(self._allowed(np.arange(logits.size, dtype=np.int32), logits))
+            token = self._choose(self._allowed(np.arange(logits.size, dtype=np.int32), logits), greedy)
         if token is None:
             raise RuntimeError("no token satisfies the grammar")
         return token
@@ -69,11 +70,11 @@ class GrammarSampler:
         allowed: npt.NDArray[np.void] = data[np.isfinite(data["logit"])]
         return allowed
 
-    def _choose(self, allowed: npt.NDArray[np.void]) -> int | None:
+    def _choose(self, allowed: npt.NDArray[np.void], greedy: bool) -> int | None:
         if allowed.size == 0:
             return None
         logits = allowed["logit"].astype(np.float64)
-        if self._temperature <= 0:
+        if greedy or self._temperature <= 0:
             return int(allowed["id"][int(np.argmax(logits))])
         weights = np.exp((logits - logits.max()) / self._temperature)
         return int(self._rng.choice(allowed["id"], p=weights / weights.sum()))

@@ -18,6 +18,7 @@ class JsonSkeleton:
         properties: dict[str, Any] = schema.get("properties", {})
         self.keys = list(properties)
         self.string_valued = [_is_string(properties[key]) for key in self.keys]
+        self.enum_valued = [bool(properties[key].get("enum")) for key in self.keys]
         if not self.keys or set(schema.get("required", [])) != set(self.keys):
             raise ValueError("only objects whose properties are all required have a fixed skeleton")
 

@@ -37,6 +37,8 @@ from models.llama_state_cache import KvStateCache, common_prefix
 log = logging.getLogger(__name__)
 
 _DONE = object()
+# Replies are sampled: greedy decoding made the 0.5B model repeat itself ("We don't take cash. We don't take
+# credit cards. We don't take cash. ..."). Labels are not (see _Forcing.choosing_label).
 _TEMPERATURE = 0.2
 _EVAL_STEP = 128
 
@@ -212,7 +214,7 @@ class LlamaCppLlm:
             logits = np.ctypeslib.as_array(
                 llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1), shape=(self._n_vocab,)
             )
-            token = sampler.pick(logits)
+            token = sampler.pick(logits, greedy=forcing.choosing_label)
             if token in end:
                 return False
             sampler.accept(token)
@@ -302,6 +304,13 @@ class _Forcing:
         if self._skeleton is not None:
             self._scanner = ValueScanner(in_string=self._skeleton.string_valued[0])
         return forced
+
+    @property
+    def choosing_label(self) -> bool:
+        """Whether the model is writing one of a fixed set of values (the intent): that is a classification,
+        taken as the likeliest label; sampling it at the replies' temperature only made the same words give
+        different intents from call to call."""
+        return self._skeleton is not None and self._skeleton.enum_valued[self._index]
 
     def after(self, piece: str) -> _Forced:
         if self._skeleton is None:

@@ -17,7 +17,7 @@ from appliance.runtime import Runtime
 from models.errors import ModelError
 from models.grammar_sampler import GrammarSampler
 from models.interfaces import ChatMessage
-from models.llamacpp_llm import LlamaCppLlm, _gbnf
+from models.llamacpp_llm import LlamaCppLlm, _Forcing, _gbnf
 from tests.sounds import concat, espeak_clip, piper_clip
 
 
@@ -181,6 +181,38 @@ def test_the_json_grammar_refuses_raw_control_characters_in_strings(loaded: Runt
         assert sampler.allows(llm.tokenize_text("\\n")[0])  # an escaped newline is JSON
         for control in ("\n", "\t", "\x01"):
             assert not sampler.allows(llm.tokenize_text(control)[0]), repr(control)
+    finally:
+        sampler.close()
+
+
+def test_a_label_is_the_likeliest_the_grammar_allows_and_a_reply_is_sampled(loaded: Runtime) -> None:
+    llm = loaded.models.llm()
+    assert isinstance(llm, LlamaCppLlm)
+    schema = {
+        "type": "object",
+        "properties": {"intent": {"type": "string", "enum": ["yes", "no"]}, "reply": {"type": "string"}},
+        "required": ["intent", "reply"],
+    }
+    sampler = GrammarSampler(llm._vocab, _gbnf(json.dumps(schema)), [], np.random.default_rng(0), 0.2)
+    try:
+        forcing = _Forcing(schema, llm, sampler)
+        forcing.start()
+        assert forcing.choosing_label
+        yes, no = llm.tokenize_text("yes")[0], llm.tokenize_text("no")[0]
+        logits = np.full(llm._n_vocab, -50.0, dtype=np.float32)
+        logits[yes], logits[no] = 1.0, 0.99  # nearly a tie: at 0.2 each would be sampled about half the time
+        assert {sampler.pick(logits, greedy=forcing.choosing_label) for _ in range(40)} == {yes}
+        sampler.accept(yes)
+        forcing.after("yes")
+        sampler.accept(llm.tokenize_text('"')[0])
+        forcing.after('"')  # the label is complete; the reply's opening quote is forced
+        assert not forcing.choosing_label
+        sampler.accept(llm.tokenize_text("Great")[0])
+        forcing.after("Great")
+        words = [llm.tokenize_text(w)[0] for w in (" news", " stuff")]
+        logits = np.full(llm._n_vocab, -50.0, dtype=np.float32)
+        logits[words[0]], logits[words[1]] = 1.0, 0.99
+        assert {sampler.pick(logits, greedy=forcing.choosing_label) for _ in range(40)} == set(words)
     finally:
         sampler.close()
 

@@ -311,7 +311,7 @@ async def test_twenty_simultaneous_bookings_for_one_slot_make_exactly_one() -> N
     assert (datetime.fromisoformat(start).astimezone(UTC) - datetime(2026, 3, 12, 20, 0, tzinfo=UTC)) == timedelta(0)
 
 
-def test_a_phrase_that_cancels_or_moves_an_appointment_overrules_a_booking_guess() -> None:
+def test_a_phrase_that_cancels_moves_or_asks_for_a_call_back_overrules_the_small_models_guess() -> None:
     flow = Harness(_tenant(), 0, "http://127.0.0.1:9/").flow
     assert flow.refine("booking", "Hi, I need to cancel the booking I made for Friday") == "cancel"
     assert flow.refine("booking", "could we change our appointment to next week") == "reschedule"
@@ -319,4 +319,6 @@ def test_a_phrase_that_cancels_or_moves_an_appointment_overrules_a_booking_guess
     # A booking that mentions a call back stays a booking; a question with the phrase becomes the task.
     assert flow.refine("booking", "book me in Tuesday and call me back to confirm") == "booking"
     assert flow.refine("question", "could you call me back later") == "message"
+    assert flow.refine("person", "could you get Dr Patel to ring me back this afternoon") == "message"
+    assert flow.refine("person", "put me through to someone please") == "person"
     assert flow.refine("lead", "cancel my appointment and give me a quote") == "lead"

@@ -62,7 +62,9 @@ _CUES = (
 _FIRST = re.compile(r"\b(first|earlier|earliest|former)\b", re.I)
 _SECOND = re.compile(r"\b(second|later|latter|other one)\b", re.I)
 _TASKS = {"booking", "reschedule", "cancel", "lead", "message"}
-_OVER_BOOKING = {"cancel", "reschedule", "person", "wrong_number"}
+# Cues that also overrule a task intent: a small model calls most requests about an appointment "booking", and
+# "ask Sam to call me back" "person", though a call-back is a message, not a transfer now.
+_OVERRULES = {"booking": {"cancel", "reschedule", "person", "wrong_number"}, "person": {"message"}}
 # The LLM's own reply is spoken for these; for everything else the flow has its own words.
 _CHAT = {"question", "other", "yes", "no"}
 # Turns the flow handles from the intent and the caller's words alone: no slots to wait for. While details are
@@ -138,13 +140,13 @@ class Flow:
         return None
 
     def refine(self, intent: str, text: str) -> str:
-        """A chat intent ("question", "other", "yes", "no") overruled by an unmistakable phrase for a task. A
-        small model also calls most requests about an appointment "booking": a phrase that cancels or moves one,
-        or asks for a person, overrules that too."""
-        if self.state.stage == "confirm" or (intent not in _CHAT and intent != "booking"):
+        """A chat intent ("question", "other", "yes", "no") overruled by an unmistakable phrase for a task, and a
+        few task intents by the phrases in ``_OVERRULES`` (cancelling or moving is not booking; asking someone
+        to call back is a message, not a transfer)."""
+        if self.state.stage == "confirm" or (intent not in _CHAT and intent not in _OVERRULES):
             return intent
         for cued, pattern in _CUES:
-            if pattern.search(text) and (intent in _CHAT or cued in _OVER_BOOKING):
+            if pattern.search(text) and (intent in _CHAT or cued in _OVERRULES.get(intent, ())):
                 return cued
         return intent
 

@@ -3,7 +3,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.dialogue.stream import ClauseChunker, JsonStringField
+from appliance.dialogue.stream import ClauseChunker, JsonStringField, RepeatGuard
 
 
 def _feed_in_pieces(text: str, cuts: list[int]) -> str:
@@ -61,3 +61,13 @@ def test_chunker_cuts_sentences_and_an_early_clause() -> None:
     chunker = ClauseChunker()
     assert chunker.feed("We open at eight") == []  # the fifth word may still be growing
     assert chunker.feed(" am on ") == ["We open at eight am"]
+
+
+def test_a_reply_that_says_a_clause_again_is_caught_at_the_repeat() -> None:
+    guard = RepeatGuard()
+    said = ["No,", "we only work weekdays.", "Saturdays are closed.", "We only work weekdays!"]
+    assert [guard.repeats(clause) for clause in said] == [False, False, False, True]
+    # Short clauses and shared words are not repeats: "Yes." twice, or a phrase inside a longer new clause.
+    guard = RepeatGuard()
+    said = ["Yes.", "Yes.", "It's $90 for a call-out,", "and $90 for a call-out on Sundays too."]
+    assert not any(guard.repeats(clause) for clause in said)

@@ -29,7 +29,7 @@ from appliance.dialogue.plan import (
     skipped_reply,
 )
 from appliance.dialogue.prompt import INSTRUCTIONS, business_facts, system_prompt
-from appliance.dialogue.stream import ClauseChunker, JsonStringField
+from appliance.dialogue.stream import ClauseChunker, JsonStringField, RepeatGuard
 from appliance.tenants.document import TenantDocument
 from models.errors import ModelError
 from models.interfaces import ChatMessage, LlmProvider
@@ -166,7 +166,7 @@ class Conversation:
         self._user = ChatMessage("user", text)
         messages = [*self._opening, *self._history, self._user]
         intent_field, reply_field = JsonStringField("intent"), JsonStringField("reply")
-        chunker = ClauseChunker()
+        chunker, repeat = ClauseChunker(), RepeatGuard()
         raw, intent, spoken = "", "", False
         wanted: Needs = "reply"
         try:
@@ -190,6 +190,11 @@ class Conversation:
                     # The last clause is spoken when the reply ends, not after the slots that follow it.
                     clauses = chunker.feed(text_piece) + (chunker.flush() if reply_field.done else [])
                     for clause in clauses:
+                        if repeat.repeats(clause):
+                            self._log.warning("the reply began to repeat itself; cut there", clause=clause)
+                            self.last_plan_parsed = True
+                            yield Head(*self._salvage(raw))
+                            return
                         yield Clause(self._guard.check(clause))
             if wanted == "nothing":
                 raw = skipped_reply(intent) + "{}}"
@@ -205,7 +210,8 @@ class Conversation:
         except ModelError as exc:
             self._log.error("the LLM failed; the flow goes on without its plan", error=str(exc))
         for clause in chunker.flush():
-            yield Clause(self._guard.check(clause))
+            if not repeat.repeats(clause):
+                yield Clause(self._guard.check(clause))
         yield self._head(raw)
 
     async def answer(self, text: str, passages: list[dict[str, Any]]) -> AsyncIterator[FirstWord | Clause]:
@@ -223,7 +229,7 @@ class Conversation:
             "If they do not answer it, say you don't know.",
         )
         field = JsonStringField("reply")
-        chunker = ClauseChunker()
+        chunker, repeat = ClauseChunker(), RepeatGuard()
         spoken = False
         stream = self._llm.stream_json([*self._opening, *self._history, message], _ANSWER_SCHEMA, self._max_tokens)
         try:
@@ -236,11 +242,15 @@ class Conversation:
                         spoken = True
                         yield FirstWord((self._clock() - started) * 1000)
                     for clause in chunker.feed(text_piece):
+                        if repeat.repeats(clause):
+                            self._log.warning("the answer began to repeat itself; cut there", clause=clause)
+                            return
                         yield Clause(self._guard.check(clause))
         except ModelError as exc:
             self._log.error("the LLM failed to answer from passages", error=str(exc))
         for clause in chunker.flush():
-            yield Clause(self._guard.check(clause))
+            if not repeat.repeats(clause):
+                yield Clause(self._guard.check(clause))
 
     def remember(self, text: str, intent: str, slots: dict[str, Any], reply: str) -> None:
         """Keep the turn: the caller's words as sent, and the plan with what was actually said."""

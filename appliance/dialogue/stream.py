@@ -99,3 +99,20 @@ class ClauseChunker:
             if words := self._first_words.match(self._buffer):
                 return words.end()
         return None
+
+
+class RepeatGuard:
+    """Says when a reply starts to say again, clause for clause, what it has already said: a small model can
+    loop ("We don't take cash. We don't take credit cards. We don't take cash. ..."), with the repeats often
+    wrong as well as tedious, until its token limit."""
+
+    def __init__(self, min_words: int = 3) -> None:
+        self._said = " "
+        self._min_words = min_words
+
+    def repeats(self, clause: str) -> bool:
+        words = re.findall(r"[\w']+", clause.lower())
+        if len(words) >= self._min_words and f" {' '.join(words)} " in self._said:
+            return True
+        self._said += " ".join(words) + " "
+        return False

@@ -236,6 +236,11 @@ async def run_model(llm: str, runs: int) -> dict[str, Any]:
         "tool_latency_ms": {
             k: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "n": len(v)} for k, v in tool_ms.items()
         },
+        # Where the p95 comes from: the slowest last turns, with what was said and planned.
+        "slowest": [
+            {k: r[k] for k in ("first_audio_ms", "tenant", "said", "got")}
+            for r in sorted(rows, key=lambda r: -(r["first_audio_ms"] or 0))[:5]
+        ],
         "misses": [
             {k: r[k] for k in ("tenant", "said", "want", "got")}
             for r in rows

@@ -39,6 +39,8 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
         ("", {"APPLIANCE_SERVER__PORT": "99999"}, "server.port must be between 1 and 65535"),
         ("", {"APPLIANCE_MODELS__DEVICE": "tpu"}, "models.device"),
         ("", {"APPLIANCE_CALLS__VAD_THRESHOLD": "2"}, "calls.vad_threshold"),
+        ("[models]\nstt_window_s = 60\n", {}, "models.stt_window_s must be 5 to 30"),
+        ("", {"APPLIANCE_MODELS__STT_WINDOW_S": "ten"}, "models.stt_window_s"),
     ],
 )
 def test_invalid_settings_say_what_and_where(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:

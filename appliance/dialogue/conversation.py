@@ -181,8 +181,7 @@ class Conversation:
                     # Every piece, also those before the intent is complete: the "reply" key may straddle two.
                     text_piece = reply_field.feed(piece)
                     if self._interrupted and intent_field.done:
-                        self.last_plan_parsed = True
-                        yield Head(*self._salvage(raw))
+                        yield self._cut(raw)
                         return
                     if text_piece and not spoken:
                         spoken = True
@@ -192,8 +191,7 @@ class Conversation:
                     for clause in clauses:
                         if repeat.repeats(clause):
                             self._log.warning("the reply began to repeat itself; cut there", clause=clause)
-                            self.last_plan_parsed = True
-                            yield Head(*self._salvage(raw))
+                            yield self._cut(raw)
                             return
                         yield Clause(self._guard.check(clause))
             if wanted == "nothing":
@@ -278,6 +276,11 @@ class Conversation:
             return Head(*self._salvage(raw))
         self.last_plan_parsed = True
         return Head(plan.intent, plan.slots)
+
+    def _cut(self, raw: str) -> Head:
+        """The head of a plan stopped on purpose (the caller talked over it, or the reply looped)."""
+        self.last_plan_parsed = True
+        return Head(*self._salvage(raw))
 
     def _salvage(self, raw: str) -> tuple[str, dict[str, Any]]:
         """The intent and slots of a plan that did not complete (the model failed, or the caller cut it off)."""

@@ -1,21 +1,23 @@
 """The language model through llama.cpp: grammar-constrained JSON, streamed, reusing KV state across turns.
 
 llama.cpp keeps the KV state of the tokens it last evaluated; a prompt that starts with the same tokens costs only
-its new tail. Saved states (after each reply, and after a prefill) extend this to several conversations taking
-turns: the one sharing the longest prefix with the new prompt is restored instead of re-evaluating it. So the
-fixed part of a prompt must come first and be identical byte for byte.
+its new tail. Saved states (after each reply, after a prefill, and when another call's turn takes the context
+over: see ``ContextTurns``) extend this to several conversations taking turns: the one sharing the longest prefix
+with the new prompt is restored instead of re-evaluating it. So the fixed part of a prompt must come first and be
+identical byte for byte.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import ctypes
 import json
 import logging
 import threading
-from collections.abc import AsyncGenerator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import zlib
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,6 +29,7 @@ from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
+from models.context_turns import ContextJob, ContextTurns
 from models.errors import ModelError
 from models.foreground import Foreground
 from models.grammar_sampler import GrammarSampler
@@ -41,6 +44,8 @@ _DONE = object()
 # credit cards. We don't take cash. ..."). Labels are not (see _Forcing.choosing_label).
 _TEMPERATURE = 0.2
 _EVAL_STEP = 128
+# Tokens a turn generates before another call's waiting turn may take the context: about a first clause.
+_QUANTUM = 16
 
 
 class LlamaCppLlm:
@@ -77,7 +82,7 @@ class LlamaCppLlm:
         self._n_vocab = self._llm.n_vocab()
         self._end_tokens = [t for t in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, t)]
         self._states = KvStateCache(cache_mb << 20)
-        self._rng = np.random.default_rng(seed)
+        self._seed = seed
         self.name = path.stem
         self.context = context
         self._foreground = foreground or Foreground()
@@ -85,8 +90,8 @@ class LlamaCppLlm:
         # Tokenizing reads the model from any thread (the knowledge base's chunker); closing frees it, so the two
         # exclude each other, and a count after close is an error rather than a read of freed memory.
         self._model_lock = threading.Lock()
-        # llama.cpp's context is one mutable state: every use goes through this one thread, in order.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm")
+        # llama.cpp's context is one mutable state: every use goes through this one thread.
+        self._turns = ContextTurns(self._switch, _QUANTUM)
 
     def count_tokens(self, text: str) -> int:
         with self._model_lock:
@@ -104,7 +109,22 @@ class LlamaCppLlm:
             except ValueError:  # no fixed opening: the reply starts with the model's own tokens
                 opening = []
             tokens = np.concatenate([tokens, np.asarray(opening, dtype=np.intc)])
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._prefill, tokens)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if not done.done():
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(ModelError(f"llm prefill failed: {error}"))
+
+        def end(error: BaseException | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the caller's loop is gone; nobody waits any more
+                loop.call_soon_threadsafe(settle, error)
+
+        self._turns.submit(ContextJob(self._prefill(tokens), background=True, on_end=end, cancelled=done.done))
+        await done
 
     async def stream_json(
         self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int, prefix: str = ""
@@ -125,15 +145,13 @@ class LlamaCppLlm:
             except RuntimeError:  # the caller's loop is gone; nobody is listening any more
                 stop.set()
 
-        def run() -> None:
-            try:
-                self._generate(tokens, schema, max_tokens, prefix, put, stop)
-            except Exception as exc:  # handed to the awaiting caller, which decides what the caller hears
-                put(exc)
-            finally:
-                put(_DONE)
+        def end(error: BaseException | None) -> None:
+            if error is not None:  # handed to the awaiting caller, which decides what the caller hears
+                put(error)
+            put(_DONE)
 
-        loop.run_in_executor(self._executor, run)
+        steps = self._generate(tokens, schema, max_tokens, prefix, put, stop)
+        self._turns.submit(ContextJob(steps, background=False, on_end=end, cancelled=stop.is_set))
         try:
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, Exception):
@@ -145,10 +163,10 @@ class LlamaCppLlm:
 
     def close(self) -> None:
         """Stop: work in progress ends at its next step (a prompt is evaluated in short steps for this), work
-        not started is dropped."""
+        not started is dropped; whoever waits for either gets a ModelError."""
         with self._model_lock:
             self._closing = True
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._turns.close()
         with self._model_lock:
             self._llm.close()
 
@@ -161,9 +179,17 @@ class LlamaCppLlm:
             ids = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         return np.asarray(ids, dtype=np.intc)
 
-    def _prefill(self, tokens: npt.NDArray[np.intc]) -> None:
-        self._evaluate(tokens)
+    def _prefill(self, tokens: npt.NDArray[np.intc]) -> Generator[int, None, None]:
+        yield from self._evaluating(tokens)
         self._save()
+
+    def _switch(self, leaving: ContextJob | None, coming: ContextJob) -> None:
+        if leaving is not None:
+            leaving.held = self._llm.input_ids[: self._llm.n_tokens].copy()
+            self._save()
+        if coming.held is not None:
+            for _ in self._evaluating(coming.held):
+                pass
 
     def _generate(
         self,
@@ -173,9 +199,11 @@ class LlamaCppLlm:
         prefix: str,
         put: Callable[[object], None],
         stop: threading.Event,
-    ) -> None:
+    ) -> Generator[int, None, None]:
+        # Seeded by the prompt, so that the same turn gets the same reply however other calls' turns interleave.
+        rng = np.random.default_rng([self._seed, zlib.crc32(tokens.tobytes())])
         # Property order matters: it is the order the grammar makes the model write them in.
-        sampler = GrammarSampler(self._vocab, _gbnf(json.dumps(schema)), self._end_tokens, self._rng, _TEMPERATURE)
+        sampler = GrammarSampler(self._vocab, _gbnf(json.dumps(schema)), self._end_tokens, rng, _TEMPERATURE)
         written = JsonCloser()
 
         def emit(text: str) -> None:
@@ -185,10 +213,11 @@ class LlamaCppLlm:
         try:
             forcing = _Forcing(schema, self, sampler)
             opening = forcing.start(prefix)
-            self._evaluate(np.concatenate([tokens, np.asarray(opening.tokens, dtype=np.intc)]))
+            yield from self._evaluating(np.concatenate([tokens, np.asarray(opening.tokens, dtype=np.intc)]))
             if opening.text:
                 emit(opening.text)
-            if self._sample(sampler, forcing, max_tokens, emit, stop) and (closing := written.closing()):
+            ran_out = yield from self._sample(sampler, forcing, max_tokens, emit, stop)
+            if ran_out and (closing := written.closing()):
                 # Out of tokens in the middle of a value (a rambling reply): close it, so the plan still parses
                 # and what was said so far is kept.
                 log.warning("a reply reached its limit of %d tokens and was cut off there", max_tokens)
@@ -204,8 +233,9 @@ class LlamaCppLlm:
         max_tokens: int,
         emit: Callable[[str], None],
         stop: threading.Event,
-    ) -> bool:
-        """Sample until the object is complete, the model ends, or ``stop``; True when ``max_tokens`` ran out."""
+    ) -> Generator[int, None, bool]:
+        """Sample until the object is complete, the model ends, or ``stop``; True when ``max_tokens`` ran out.
+        Each step generates one token."""
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         end = set(self._end_tokens)
         for _ in range(max_tokens):
@@ -228,6 +258,7 @@ class LlamaCppLlm:
                 return False
             self._foreground.yield_to()
             self._llm.eval([token, *forced.tokens])
+            yield 1
         return True
 
     def tokenize_text(self, text: str) -> list[int]:
@@ -236,8 +267,9 @@ class LlamaCppLlm:
     def detokenize_text(self, tokens: list[int]) -> str:
         return self._llm.detokenize(tokens).decode("utf-8", errors="replace")
 
-    def _evaluate(self, tokens: npt.NDArray[np.intc]) -> None:
-        """Bring the context to hold ``tokens``, evaluating only what no live or saved state already has."""
+    def _evaluating(self, tokens: npt.NDArray[np.intc]) -> Generator[int, None, None]:
+        """Bring the context to hold ``tokens``, evaluating only what no live or saved state already has, one
+        step (generating nothing) per chunk."""
         llm = self._llm
         live = common_prefix(llm.input_ids[: llm.n_tokens], tokens)
         saved = self._states.best(tokens)
@@ -256,6 +288,7 @@ class LlamaCppLlm:
             if self._closing:
                 raise ModelError("the LLM is shutting down")
             llm.eval(todo[start : start + _EVAL_STEP])
+            yield 0
 
     def _save(self) -> None:
         ctx = self._llm._ctx.ctx

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -231,3 +232,36 @@ async def test_a_reply_can_start_with_text_decided_beforehand(loaded: Runtime) -
     with pytest.raises(ModelError, match="does not allow"):
         async for _ in llm.stream_json([*messages, ask], schema, 10, prefix='{"tool": '):
             pass
+
+
+async def test_a_second_calls_turn_starts_before_the_first_ones_ends_and_neither_changes(loaded: Runtime) -> None:
+    """Two calls share the one context: the second's words come while the first is still being written (not after
+    all of it), and each turn comes out as it would alone (the KV state is handed over intact)."""
+    llm = loaded.models.llm()
+    tenant = loaded.tenants.get("example")
+    messages, schema = opening(tenant), plan_schema(tenant)
+    long_turn = [*messages, ChatMessage("user", "Tell me about every service you offer and what each one costs.")]
+    short_turn = [*messages, ChatMessage("user", "Hi, are you open on Saturdays?")]
+    alone = []
+    for turn in (long_turn, short_turn):
+        alone.append("".join([piece async for piece in llm.stream_json(turn, schema, 120)]))
+
+    order: list[str] = []
+    underway = asyncio.Event()  # the first turn has written more than a quantum
+
+    async def collect(turn: list[ChatMessage], tag: str) -> str:
+        out = ""
+        async for piece in llm.stream_json(turn, schema, 120):
+            out += piece
+            order.append(tag)
+            if order.count(tag) == 20:
+                underway.set()
+        underway.set()
+        return out
+
+    first = asyncio.create_task(collect(long_turn, "long"))
+    await underway.wait()
+    together = await asyncio.gather(first, collect(short_turn, "short"))
+    assert list(together) == alone
+    last_long = len(order) - 1 - order[::-1].index("long")
+    assert order.index("short") < last_long, "the second turn waited for the whole first one"

@@ -21,3 +21,4 @@ class ModelSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     threads: int = 2
     llm_context: int = 8192
     llm_gpu_layers: int = -1
+    llm_cache_mb: int = 512

@@ -134,6 +134,7 @@ class ModelSet:
             context=self._settings.llm_context,
             threads=self._settings.threads,
             gpu_layers=self._settings.llm_gpu_layers if offload else 0,
+            cache_mb=self._settings.llm_cache_mb,
             foreground=self.foreground,
         )
         return ("cuda" if offload else "cpu"), llm

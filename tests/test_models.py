@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,36 +265,3 @@ async def test_a_second_calls_turn_starts_before_the_first_ones_ends_and_neither
     assert list(together) == alone
     last_long = len(order) - 1 - order[::-1].index("long")
     assert order.index("short") < last_long, "the second turn waited for the whole first one"
-
-
-async def test_a_full_context_forgets_idle_conversations_first_and_then_refuses_with_the_setting(
-    loaded: Runtime,
-) -> None:
-    shared = loaded.models.llm()
-    assert isinstance(shared, LlamaCppLlm)
-    small = LlamaCppLlm(Path(shared._llm.model_path), context=512, threads=1, gpu_layers=0)
-    schema = {"type": "object", "properties": {"reply": {"type": "string"}}, "required": ["reply"]}
-
-    def turn(fact: str) -> list[ChatMessage]:  # about 370 tokens: a third of the KV cache's 1,024 cells
-        return [ChatMessage("system", f"{fact} " * 70), ChatMessage("user", "Say something short.")]
-
-    turns = [turn(fact) for fact in ("Our van is blue.", "We fix boilers.", "Parking is free.")]
-    others = [turn(fact) for fact in ("Dogs are welcome.", "We open at nine.", "Tea is on us.")]
-    try:
-        # One after another: the conversation before is idle, and the oldest is forgotten to make room.
-        for messages in turns:
-            raw = "".join([piece async for piece in small.stream_json(messages, schema, 8)])
-            assert json.loads(raw)["reply"] is not None
-        # Three new ones at once cannot all fit: the calls in progress get an error naming what to raise.
-        results = await asyncio.gather(
-            *[_drain(small.stream_json(messages, schema, 8)) for messages in others], return_exceptions=True
-        )
-        assert any(isinstance(r, ModelError) and "models.llm_context" in str(r) for r in results), results
-    finally:
-        small.close()
-    # The shared model is unaffected.
-    assert json.loads("".join([piece async for piece in shared.stream_json(turns[0], schema, 8)]))
-
-
-async def _drain(stream: AsyncIterator[str]) -> str:
-    return "".join([piece async for piece in stream])

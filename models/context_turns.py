@@ -83,10 +83,9 @@ class ContextTurns:
                 self._wake.wait()
             if self._closing:
                 return None
-            for job in [j for j in self._jobs if j.cancelled() and j is not self._current]:
-                # Never started, or waiting for its turn: dropped without touching the context.
-                self._jobs.remove(job)
-                self._end(job, None)
+            for job in [j for j in self._jobs if j.cancelled()]:
+                # Dropped between steps, so the context holds whole steps of it: a state any job can start from.
+                self._finish(job, None)
             if not self._jobs:
                 return None
             best = min(self._jobs, key=lambda j: (*self._rank(j), j.order))

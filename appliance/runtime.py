@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 import structlog
@@ -75,9 +76,18 @@ class Runtime:
         )
 
     def new_call(
-        self, tenant_id: str, *, channel: str, caller: str | None, callee: str | None, rate: int
+        self,
+        tenant_id: str,
+        *,
+        channel: str,
+        caller: str | None,
+        callee: str | None,
+        rate: int,
+        now: Callable[[], datetime] | None = None,
     ) -> CallSession:
-        routing = route(self.tenants.get(tenant_id), utcnow())  # business hours or after hours
+        """A call to the tenant; ``now`` (the local time the call sees; the wall clock by default) is for
+        simulations and benchmarks that replay a call at another time."""
+        routing = route(self.tenants.get(tenant_id), now() if now else utcnow())  # business hours or after hours
         tenant = routing.tenant
         models = self.call_models()
         call = CallRecord(
@@ -97,7 +107,7 @@ class Runtime:
             settings=self.settings.calls,
             rate=rate,
             calls=self.calls,
-            dialogue=lambda log: self._dialogue(tenant, models.llm, call.id, caller, log),
+            dialogue=lambda log: self._dialogue(tenant, models.llm, call.id, caller, log, now),
         )
         self.live.add(session)
         return session
@@ -109,6 +119,7 @@ class Runtime:
         call_id: str,
         caller: str | None,
         log: structlog.stdlib.BoundLogger,
+        now: Callable[[], datetime] | None = None,
     ) -> Dialogue:
         mode = self.knowledge.mode(tenant.id) if self.knowledge is not None and tenant.has("knowledge") else "none"
         conversation = Conversation(
@@ -118,6 +129,7 @@ class Runtime:
             history_turns=self.settings.calls.history_turns,
             log=log,
             knowledge=self.knowledge.inline(tenant.id) if self.knowledge is not None and mode == "inline" else None,
+            now=now,
         )
         context = ToolContext(
             tenant=tenant,

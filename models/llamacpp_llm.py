@@ -1,10 +1,9 @@
 """The language model through llama.cpp: grammar-constrained JSON, streamed, reusing KV state across turns.
 
-llama.cpp keeps the KV state of the tokens it last evaluated; a prompt that starts with the same tokens costs only
-its new tail. Saved states (after each reply, after a prefill, and when another call's turn takes the context
-over: see ``ContextTurns``) extend this to several conversations taking turns: the one sharing the longest prefix
-with the new prompt is restored instead of re-evaluating it. So the fixed part of a prompt must come first and be
-identical byte for byte.
+Every generation and prefill is a sequence in one llama.cpp context, decoded in a batch with the others (see
+``LlamaSequences``); a sequence keeps its tokens after its job (in the context, or saved in RAM when idle ones
+hold too many cells), so a prompt that starts the same way as any of them costs only its new tail. So the fixed
+part of a prompt must come first and be identical byte for byte.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import ctypes
 import json
 import logging
 import threading
@@ -26,16 +24,17 @@ import llama_cpp
 import numpy as np
 import numpy.typing as npt
 from llama_cpp import Llama
+from llama_cpp._internals import LlamaContext
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-from models.context_turns import ContextJob, ContextTurns
 from models.errors import ModelError
 from models.foreground import Foreground
 from models.grammar_sampler import GrammarSampler
 from models.interfaces import ChatMessage
 from models.json_skeleton import JsonCloser, JsonSkeleton, ValueScanner
-from models.llama_state_cache import KvStateCache, common_prefix
+from models.llama_sequences import LlamaSequences, Logits, SequenceJob, Steps
+from models.llama_state_cache import KvStateCache
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +42,8 @@ _DONE = object()
 # Replies are sampled: greedy decoding made the 0.5B model repeat itself ("We don't take cash. We don't take
 # credit cards. We don't take cash. ..."). Labels are not (see _Forcing.choosing_label).
 _TEMPERATURE = 0.2
-_EVAL_STEP = 128
-# Tokens a turn generates before another call's waiting turn may take the context: about a first clause.
-_QUANTUM = 16
+# Jobs decoded at once: a turn and a prefill for each of the four calls PJSIP has slots for.
+_SEQUENCES = 8
 
 
 class LlamaCppLlm:
@@ -63,15 +61,19 @@ class LlamaCppLlm:
         if not path.is_file():
             raise ModelError(f"models.llm: {path} is not a GGUF file")
         try:
-            self._llm = Llama(
-                model_path=str(path),
-                n_ctx=context,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=gpu_layers,
-                seed=seed,
-                verbose=False,
-            )
+            # The model, its tokenizer and metadata; its own context is not used (so it is small).
+            self._llm = Llama(model_path=str(path), n_ctx=64, n_batch=64, n_gpu_layers=gpu_layers, verbose=False)
+            params = llama_cpp.llama_context_default_params()
+            # Room for two whole conversations; several calls to one tenant share their opening's cells.
+            params.n_ctx = 2 * context
+            params.n_batch = params.n_ubatch = 512
+            params.n_seq_max = _SEQUENCES
+            params.kv_unified = True  # sequences share the cells of a common prefix
+            params.n_threads = params.n_threads_batch = threads
+            # llama.cpp's automatic choice turns flash attention on, which halved the generation rate on two
+            # cores here (10.7 against 19.6 tokens/s).
+            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            self._ctx = LlamaContext(model=self._llm._model, params=params, verbose=False)
         except ValueError as exc:
             raise ModelError(f"models.llm: cannot load {path}: {exc}") from None
         template = self._llm.metadata.get("tokenizer.chat_template")
@@ -81,7 +83,6 @@ class LlamaCppLlm:
         self._vocab = self._llm._model.vocab
         self._n_vocab = self._llm.n_vocab()
         self._end_tokens = [t for t in range(self._n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, t)]
-        self._states = KvStateCache(cache_mb << 20)
         self._seed = seed
         self.name = path.stem
         self.context = context
@@ -91,7 +92,11 @@ class LlamaCppLlm:
         # exclude each other, and a count after close is an error rather than a read of freed memory.
         self._model_lock = threading.Lock()
         # llama.cpp's context is one mutable state: every use goes through this one thread.
-        self._turns = ContextTurns(self._switch, _QUANTUM)
+        # Idle conversations keep at most half a conversation's worth of cells; the rest wait in RAM.
+        states = KvStateCache(cache_mb << 20)
+        self._sequences = LlamaSequences(
+            self._ctx.ctx, self._n_vocab, _SEQUENCES, self._foreground.yield_to, states, idle_cells=context // 2
+        )
 
     def count_tokens(self, text: str) -> int:
         with self._model_lock:
@@ -123,7 +128,7 @@ class LlamaCppLlm:
             with contextlib.suppress(RuntimeError):  # the caller's loop is gone; nobody waits any more
                 loop.call_soon_threadsafe(settle, error)
 
-        self._turns.submit(ContextJob(self._prefill(tokens), background=True, on_end=end, cancelled=done.done))
+        self._sequences.submit(SequenceJob(tokens, None, background=True, on_end=end, cancelled=done.done))
         await done
 
     async def stream_json(
@@ -151,7 +156,7 @@ class LlamaCppLlm:
             put(_DONE)
 
         steps = self._generate(tokens, schema, max_tokens, prefix, put, stop)
-        self._turns.submit(ContextJob(steps, background=False, on_end=end, cancelled=stop.is_set))
+        self._sequences.submit(SequenceJob(tokens, steps, background=False, on_end=end, cancelled=stop.is_set))
         try:
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, Exception):
@@ -165,9 +170,12 @@ class LlamaCppLlm:
         """Stop: work in progress ends at its next step (a prompt is evaluated in short steps for this), work
         not started is dropped; whoever waits for either gets a ModelError."""
         with self._model_lock:
+            if self._closing:
+                return
             self._closing = True
-        self._turns.close()
+        self._sequences.close()
         with self._model_lock:
+            self._ctx.close()  # type: ignore[no-untyped-call]
             self._llm.close()
 
     def _tokens(self, messages: Sequence[ChatMessage], generation_prompt: bool) -> npt.NDArray[np.intc]:
@@ -179,18 +187,6 @@ class LlamaCppLlm:
             ids = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         return np.asarray(ids, dtype=np.intc)
 
-    def _prefill(self, tokens: npt.NDArray[np.intc]) -> Generator[int, None, None]:
-        yield from self._evaluating(tokens)
-        self._save()
-
-    def _switch(self, leaving: ContextJob | None, coming: ContextJob) -> None:
-        if leaving is not None:
-            leaving.held = self._llm.input_ids[: self._llm.n_tokens].copy()
-            self._save()
-        if coming.held is not None:
-            for _ in self._evaluating(coming.held):
-                pass
-
     def _generate(
         self,
         tokens: npt.NDArray[np.intc],
@@ -199,7 +195,9 @@ class LlamaCppLlm:
         prefix: str,
         put: Callable[[object], None],
         stop: threading.Event,
-    ) -> Generator[int, None, None]:
+    ) -> Steps:
+        """Yields the tokens to evaluate (first the fixed start of the reply, read with the prompt) and is sent
+        the logits after them."""
         # Seeded by the prompt, so that the same turn gets the same reply however other calls' turns interleave.
         rng = np.random.default_rng([self._seed, zlib.crc32(tokens.tobytes())])
         # Property order matters: it is the order the grammar makes the model write them in.
@@ -213,10 +211,10 @@ class LlamaCppLlm:
         try:
             forcing = _Forcing(schema, self, sampler)
             opening = forcing.start(prefix)
-            yield from self._evaluating(np.concatenate([tokens, np.asarray(opening.tokens, dtype=np.intc)]))
+            logits = yield opening.tokens
             if opening.text:
                 emit(opening.text)
-            ran_out = yield from self._sample(sampler, forcing, max_tokens, emit, stop)
+            ran_out = yield from self._sample(sampler, forcing, logits, max_tokens, emit, stop)
             if ran_out and (closing := written.closing()):
                 # Out of tokens in the middle of a value (a rambling reply): close it, so the plan still parses
                 # and what was said so far is kept.
@@ -224,26 +222,22 @@ class LlamaCppLlm:
                 put(closing)
         finally:
             sampler.close()
-        self._save()
 
     def _sample(
         self,
         sampler: GrammarSampler,
         forcing: _Forcing,
+        logits: Logits,
         max_tokens: int,
         emit: Callable[[str], None],
         stop: threading.Event,
-    ) -> Generator[int, None, bool]:
-        """Sample until the object is complete, the model ends, or ``stop``; True when ``max_tokens`` ran out.
-        Each step generates one token."""
+    ) -> Generator[list[int], Logits, bool]:
+        """Sample until the object is complete, the model ends, or ``stop``; True when ``max_tokens`` ran out."""
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         end = set(self._end_tokens)
         for _ in range(max_tokens):
             if stop.is_set() or self._closing:
                 return False
-            logits = np.ctypeslib.as_array(
-                llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1), shape=(self._n_vocab,)
-            )
             token = sampler.pick(logits, greedy=forcing.choosing_label)
             if token in end:
                 return False
@@ -256,9 +250,7 @@ class LlamaCppLlm:
                 emit(forced.text)
             if forced.finished:
                 return False
-            self._foreground.yield_to()
-            self._llm.eval([token, *forced.tokens])
-            yield 1
+            logits = yield [token, *forced.tokens]
         return True
 
     def tokenize_text(self, text: str) -> list[int]:
@@ -266,36 +258,6 @@ class LlamaCppLlm:
 
     def detokenize_text(self, tokens: list[int]) -> str:
         return self._llm.detokenize(tokens).decode("utf-8", errors="replace")
-
-    def _evaluating(self, tokens: npt.NDArray[np.intc]) -> Generator[int, None, None]:
-        """Bring the context to hold ``tokens``, evaluating only what no live or saved state already has, one
-        step (generating nothing) per chunk."""
-        llm = self._llm
-        live = common_prefix(llm.input_ids[: llm.n_tokens], tokens)
-        saved = self._states.best(tokens)
-        if saved is not None and saved[1] > live:
-            state, live = saved
-            buffer = (ctypes.c_uint8 * len(state.data)).from_buffer_copy(state.data)
-            llama_cpp.llama_state_set_data(llm._ctx.ctx, buffer, len(state.data))
-            llm.input_ids[: len(state.tokens)] = state.tokens
-            llm.n_tokens = len(state.tokens)
-        # At least the last token is evaluated again, so its logits are fresh for sampling.
-        llm.n_tokens = min(live, len(tokens) - 1)
-        todo = tokens[llm.n_tokens :].tolist()
-        log.debug("evaluating %d of %d prompt tokens (the rest is cached)", len(todo), len(tokens))
-        # In steps, so that a long cold prompt (20 s on two cores) does not hold up shutting down.
-        for start in range(0, len(todo), _EVAL_STEP):
-            if self._closing:
-                raise ModelError("the LLM is shutting down")
-            llm.eval(todo[start : start + _EVAL_STEP])
-            yield 0
-
-    def _save(self) -> None:
-        ctx = self._llm._ctx.ctx
-        size = llama_cpp.llama_state_get_size(ctx)
-        buffer = (ctypes.c_uint8 * size)()
-        written = llama_cpp.llama_state_get_data(ctx, buffer, size)
-        self._states.put(self._llm.input_ids[: self._llm.n_tokens].copy(), bytes(buffer)[:written])
 
     def _token_text(self, which: str) -> str:
         token = self._llm.token_eos() if which == "eos" else self._llm.token_bos()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -236,7 +239,9 @@ async def test_a_reply_can_start_with_text_decided_beforehand(loaded: Runtime) -
 
 async def test_a_second_calls_turn_starts_before_the_first_ones_ends_and_neither_changes(loaded: Runtime) -> None:
     """Two calls share the one context: the second's words come while the first is still being written (not after
-    all of it), and each turn comes out as it would alone (the KV state is handed over intact)."""
+    all of it), and each turn is what it is alone: the same intent, and an answer to its own question. (Not byte
+    for byte: two sequences decoded in one batch round differently from one, and a near tie may go the other
+    way.)"""
     llm = loaded.models.llm()
     tenant = loaded.tenants.get("example")
     messages, schema = opening(tenant), plan_schema(tenant)
@@ -262,6 +267,60 @@ async def test_a_second_calls_turn_starts_before_the_first_ones_ends_and_neither
     first = asyncio.create_task(collect(long_turn, "long"))
     await underway.wait()
     together = await asyncio.gather(first, collect(short_turn, "short"))
-    assert list(together) == alone
+    plans = [parse_plan(raw, intents_for(tenant)) for raw in together]
+    assert [p.intent for p in plans] == [parse_plan(raw, intents_for(tenant)).intent for raw in alone], together
+    assert "saturday" in plans[1].reply.lower(), together
     last_long = len(order) - 1 - order[::-1].index("long")
     assert order.index("short") < last_long, "the second turn waited for the whole first one"
+
+
+def _filler(fact: str) -> list[ChatMessage]:
+    """About 370 tokens: in a context of 512 (1,024 cells) idle sequences may keep 256 cells."""
+    return [ChatMessage("system", f"{fact} " * 70), ChatMessage("user", "Say something short.")]
+
+
+_SHORT_REPLY = {"type": "object", "properties": {"reply": {"type": "string"}}, "required": ["reply"]}
+
+
+@pytest.fixture
+def small_llm(loaded: Runtime) -> Iterator[LlamaCppLlm]:
+    """A second instance of the default LLM with a small context, so that it fills up quickly."""
+    shared = loaded.models.llm()
+    assert isinstance(shared, LlamaCppLlm)
+    llm = LlamaCppLlm(Path(shared._llm.model_path), context=512, threads=1, gpu_layers=0, cache_mb=64)
+    yield llm
+    llm.close()
+
+
+async def test_idle_conversations_over_the_budget_wait_in_ram_and_come_back_without_evaluating(
+    small_llm: LlamaCppLlm, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="models.llama_sequences")
+    turns = [_filler(fact) for fact in ("Our van is blue.", "We fix boilers.", "Parking is free.")]
+    first = [await _drain(small_llm.stream_json(messages, _SHORT_REPLY, 8)) for messages in turns]
+    caplog.clear()
+    # Each conversation was saved to RAM when the next ones left no room for it among the idle cells.
+    again = [await _drain(small_llm.stream_json(messages, _SHORT_REPLY, 8)) for messages in turns]
+    assert again == first
+    evaluated = [int(m.group(1)) for r in caplog.records if (m := re.match(r"evaluating (\d+) of", r.getMessage()))]
+    assert len(evaluated) == 3 and max(evaluated) <= 8, evaluated  # the reply's opening, not the prompt
+
+
+async def test_a_context_full_with_calls_in_progress_refuses_with_the_setting_to_raise(
+    small_llm: LlamaCppLlm, loaded: Runtime
+) -> None:
+    others = [_filler(fact) for fact in ("Dogs are welcome.", "We open at nine.", "Tea is on us.")]
+    results = await asyncio.gather(
+        *[_drain(small_llm.stream_json(messages, _SHORT_REPLY, 8)) for messages in others], return_exceptions=True
+    )
+    assert any(isinstance(r, ModelError) and "models.llm_context" in str(r) for r in results), results
+    assert any(isinstance(r, str) and json.loads(r)["reply"] is not None for r in results), results
+    small_llm.close()
+    with pytest.raises(ModelError, match="closed"):
+        await _drain(small_llm.stream_json(others[0], _SHORT_REPLY, 8))
+    # The shared model is unaffected.
+    assert json.loads(await _drain(loaded.models.llm().stream_json(others[0], _SHORT_REPLY, 8)))
+
+
+async def _drain(stream: AsyncIterator[str]) -> str:
+    return "".join([piece async for piece in stream])

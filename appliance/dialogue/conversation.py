@@ -12,13 +12,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 import structlog
 
-from appliance.dialogue.lines import REFUSE_INSTRUCTIONS
+from appliance.dialogue.figures import FigureGuard, amounts, known_amounts
+from appliance.dialogue.lines import REFUSE_INSTRUCTIONS, UNSURE_PRICE
 from appliance.dialogue.plan import (
     Needs,
     PlanError,
@@ -106,6 +108,30 @@ class LeakGuard:
         return self._refusal if self._of(text) & self._shingles else text
 
 
+class ReplyScreen:
+    """What each clause of one streamed reply must pass before it is spoken: a clause that says again what was
+    said is cut there (small models loop); one that states a money amount the business never gave is replaced by
+    a line saying we can't give that price, and the reply ends there; one that quotes the instructions is
+    refused."""
+
+    def __init__(self, guard: LeakGuard, known: set[Decimal], log: structlog.stdlib.BoundLogger) -> None:
+        self.chunker = ClauseChunker()
+        self._repeat = RepeatGuard()
+        self._figures = FigureGuard(known)
+        self._guard = guard
+        self._log = log
+
+    def screen(self, clause: str) -> tuple[str | None, bool]:
+        """What to say for ``clause`` (nothing: None), and whether the reply stops there."""
+        if self._repeat.repeats(clause):
+            self._log.warning("the reply began to repeat itself; cut there", clause=clause)
+            return None, True
+        if self._figures.unknown(clause):
+            self._log.warning("the reply stated an amount the business never gave; not spoken", clause=clause)
+            return UNSURE_PRICE, True
+        return self._guard.check(clause), False
+
+
 class Conversation:
     def __init__(
         self,
@@ -135,6 +161,7 @@ class Conversation:
         self._schema = plan_schema(tenant)
         self._intents = intents_for(tenant)
         self._guard = LeakGuard(tenant)
+        self._amounts = known_amounts(tenant, [knowledge] if knowledge else [])
         self._history: list[ChatMessage] = []
         self._user: ChatMessage | None = None
         self._background: set[asyncio.Future[None]] = set()
@@ -166,7 +193,7 @@ class Conversation:
         self._user = ChatMessage("user", text)
         messages = [*self._opening, *self._history, self._user]
         intent_field, reply_field = JsonStringField("intent"), JsonStringField("reply")
-        chunker, repeat = ClauseChunker(), RepeatGuard()
+        reply = ReplyScreen(self._guard, self._amounts, self._log)
         raw, intent, spoken = "", "", False
         wanted: Needs = "reply"
         try:
@@ -187,13 +214,14 @@ class Conversation:
                         spoken = True
                         yield FirstWord((self._clock() - started) * 1000)
                     # The last clause is spoken when the reply ends, not after the slots that follow it.
-                    clauses = chunker.feed(text_piece) + (chunker.flush() if reply_field.done else [])
+                    clauses = reply.chunker.feed(text_piece) + (reply.chunker.flush() if reply_field.done else [])
                     for clause in clauses:
-                        if repeat.repeats(clause):
-                            self._log.warning("the reply began to repeat itself; cut there", clause=clause)
+                        said, stop = reply.screen(clause)
+                        if said:
+                            yield Clause(said)
+                        if stop:
                             yield self._cut(raw)
                             return
-                        yield Clause(self._guard.check(clause))
             if wanted == "nothing":
                 raw = skipped_reply(intent) + "{}}"
             elif wanted == "slots":
@@ -207,9 +235,9 @@ class Conversation:
                 )
         except ModelError as exc:
             self._log.error("the LLM failed; the flow goes on without its plan", error=str(exc))
-        for clause in chunker.flush():
-            if not repeat.repeats(clause):
-                yield Clause(self._guard.check(clause))
+        for clause in reply.chunker.flush():
+            if said := reply.screen(clause)[0]:
+                yield Clause(said)
         yield self._head(raw)
 
     async def answer(self, text: str, passages: list[dict[str, Any]]) -> AsyncIterator[FirstWord | Clause]:
@@ -227,7 +255,9 @@ class Conversation:
             "If they do not answer it, say you don't know.",
         )
         field = JsonStringField("reply")
-        chunker, repeat = ClauseChunker(), RepeatGuard()
+        # The passages' amounts are the business's too.
+        known = self._amounts | {value for p in passages for value, _, _ in amounts(str(p.get("text", "")))}
+        reply = ReplyScreen(self._guard, known, self._log)
         spoken = False
         stream = self._llm.stream_json([*self._opening, *self._history, message], _ANSWER_SCHEMA, self._max_tokens)
         try:
@@ -239,16 +269,17 @@ class Conversation:
                     if text_piece and not spoken:
                         spoken = True
                         yield FirstWord((self._clock() - started) * 1000)
-                    for clause in chunker.feed(text_piece):
-                        if repeat.repeats(clause):
-                            self._log.warning("the answer began to repeat itself; cut there", clause=clause)
+                    for clause in reply.chunker.feed(text_piece):
+                        said, stop = reply.screen(clause)
+                        if said:
+                            yield Clause(said)
+                        if stop:
                             return
-                        yield Clause(self._guard.check(clause))
         except ModelError as exc:
             self._log.error("the LLM failed to answer from passages", error=str(exc))
-        for clause in chunker.flush():
-            if not repeat.repeats(clause):
-                yield Clause(self._guard.check(clause))
+        for clause in reply.chunker.flush():
+            if said := reply.screen(clause)[0]:
+                yield Clause(said)
 
     def remember(self, text: str, intent: str, slots: dict[str, Any], reply: str) -> None:
         """Keep the turn: the caller's words as sent, and the plan with what was actually said."""

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from appliance import logs  # noqa: E402
 from appliance.dialogue.dialogue import Finished  # noqa: E402
+from appliance.dialogue.figures import NUMBER_WORDS  # noqa: E402
 from appliance.runtime import Runtime  # noqa: E402
 from appliance.settings import load_settings  # noqa: E402
 from appliance.tenants.document import TenantDocument, load_tenant_file  # noqa: E402
@@ -82,13 +83,7 @@ QUESTIONS = [
 ]
 # fmt: on
 
-_ONES = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
-)  # fmt: skip
-_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_WORDS = {w: n for n, w in enumerate(_ONES)} | {w: 10 * n for n, w in enumerate(_TENS, start=2)}
-_ALTERNATIVES = "|".join(_WORDS)
+_ALTERNATIVES = "|".join(NUMBER_WORDS)
 _NUMBER = re.compile(rf"\d+(?:[.:,]\d+)*|\b(?:{_ALTERNATIVES})(?:[- ](?:{_ALTERNATIVES}))?\b")
 
 
@@ -103,9 +98,9 @@ def numbers(text: str) -> list[str]:
             token = re.sub(r"[.:]00$", "", token)
         else:
             parts = re.split(r"[- ]", token)
-            if token == "one" or not all(p in _WORDS for p in parts):
+            if token == "one" or not all(p in NUMBER_WORDS for p in parts):
                 continue
-            token = str(sum(_WORDS[p] for p in parts))
+            token = str(sum(NUMBER_WORDS[p] for p in parts))
         found.append(token)
     return found
 

@@ -19,8 +19,8 @@ _ONES = (
     "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
 )  # fmt: skip
 _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_WORD_VALUES = {w: n for n, w in enumerate(_ONES)} | {w: 10 * n for n, w in enumerate(_TENS, start=2)}
-_WORDS = "|".join(sorted(_WORD_VALUES, key=len, reverse=True))
+NUMBER_WORDS = {w: n for n, w in enumerate(_ONES)} | {w: 10 * n for n, w in enumerate(_TENS, start=2)}
+_WORDS = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 _FIGURE = rf"\d[\d,]*(?:\.\d+)?|(?:{_WORDS})(?:[- ](?:{_WORDS}))?"
 _SYMBOL = r"(?:[A-Z]{1,2})?[$£€¥₹]"
 _UNIT = r"(?:pounds?|quid|dollars?|bucks|euros?|pence|cents?|AUD|USD|GBP|EUR|NZD|CAD)\b|p(?![\w.])"  # not "2 p.m."
@@ -39,7 +39,7 @@ def _value(figure: str) -> Decimal | None:
             return Decimal(figure).normalize()
         except InvalidOperation:
             return None
-    return Decimal(sum(_WORD_VALUES[w] for w in re.split(r"[- ]", figure)))
+    return Decimal(sum(NUMBER_WORDS[w] for w in re.split(r"[- ]", figure)))
 
 
 def amounts(text: str) -> list[tuple[Decimal, int, int]]:

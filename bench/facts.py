@@ -7,8 +7,8 @@ call to one of the bundled businesses, at several call start times: the prompt h
 the reply is sampled from a generator seeded by the prompt, so one question asked at one time says little.
 A reply is right when it states the figure the business gave and no figure the business never gave; it made
 one up when it states an amount, or any figure, the business never gave (a price "about 30 pounds" copied from a
-30-minute duration; "we close at 4 pm" from the prompt's example); neither is an "I don't know", or true figures
-that answer something else. Prints a table and writes bench/results/facts.json; ``--rescore`` scores an earlier
+30-minute duration; "we close at 4 pm" from an example the prompt once had); neither is an "I don't know", or true
+figures that answer something else. Prints a table and writes bench/results/facts.json; ``--rescore`` scores an earlier
 run's replies again.
 """
 
@@ -136,8 +136,8 @@ def figures_of(tenant: TenantDocument) -> tuple[set[str], set[str]]:
 
 def score(question: Question, reply: str, business: tuple[set[str], set[str]]) -> str:
     """right: the business's figure, and nothing the business never gave; made_up: an amount, or a figure, the
-    business never gave ("about 30 pounds" from a 30-minute duration, "we close at 4 pm" from the prompt's
-    example); other: neither (an "I don't know", or true figures that answer something else)."""
+    business never gave ("about 30 pounds" from a 30-minute duration, "we close at 4 pm" from an example the
+    prompt once had); other: neither (an "I don't know", or true figures that answer something else)."""
     amounts, figures = business
     if any(a not in amounts for a in money(reply)) or any(n not in figures | question.allowed for n in numbers(reply)):
         return "made_up"

@@ -49,6 +49,8 @@ class Playback(Protocol):
 
     def level(self) -> float: ...
 
+    def hold(self, held: bool) -> None: ...
+
 
 class Listener:
     def __init__(
@@ -81,6 +83,7 @@ class Listener:
         self._run = 0
         self._paused = False
         self._patience = 0.0
+        self._holding = False
 
     @property
     def in_speech(self) -> bool:
@@ -112,7 +115,15 @@ class Listener:
             else:
                 counts, needed = p >= policy.threshold, policy.min_speech_s
             self._run = self._run + 1 if counts else 0
-            if self._run * frame_s >= needed - 1e-9:
+            confirmed = self._run * frame_s >= needed - 1e-9
+            holding = over_us and self._run > 0 and not confirmed
+            if holding != self._holding and not (over_us and confirmed) and self._playback is not None:
+                # From the caller's first frame the assistant goes quiet, rather than after the whole run that
+                # confirms them; if the run breaks, it goes on where it stopped, nothing dropped. A confirmed
+                # barge-in keeps the hold until the speaker has flushed the audio (which releases it).
+                self._playback.hold(holding)
+            self._holding = holding
+            if confirmed:
                 self._speech = list(self._preroll)
                 self._start = start - (self._run - 1) * frame_s
                 self._last_speech = self._t

@@ -24,6 +24,7 @@ class Playout:
         self.samples_played = 0
         # RMS (0..1) of the frames most recently played, for telling the caller's voice from our own echo.
         self._recent: deque[float] = deque(maxlen=max(1, int(_RECENT_S * 50)))
+        self._held = False
 
     def write(self, pcm: Pcm16) -> None:
         if pcm.size:
@@ -32,9 +33,10 @@ class Playout:
                 self._buffered += pcm.size
 
     def read(self, samples: int) -> Pcm16 | None:
-        """The next ``samples`` of audio, padded with silence at the end; None when nothing is queued."""
+        """The next ``samples`` of audio, padded with silence at the end; None when nothing is queued or the
+        audio is held."""
         with self._lock:
-            if not self._buffered:
+            if not self._buffered or self._held:
                 self._recent.append(0.0)
                 return None
             out = np.zeros(samples, dtype=np.int16)
@@ -59,7 +61,14 @@ class Playout:
             dropped = self._buffered
             self._chunks.clear()
             self._buffered = 0
+            self._held = False
             return dropped
+
+    def hold(self, held: bool) -> None:
+        """Stop sending without dropping anything (the caller may be starting to talk), or go on where it
+        stopped."""
+        with self._lock:
+            self._held = held
 
     def playing(self) -> bool:
         """Audio is queued, or was heard on the line within the last few hundred milliseconds."""

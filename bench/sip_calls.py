@@ -52,7 +52,7 @@ from appliance.audio import read_wav, resample  # noqa: E402
 from appliance.settings import load_settings  # noqa: E402
 from models.loader import ModelSet  # noqa: E402
 from sip.settings import CALL_SLOTS  # noqa: E402
-from tests.peers.kamailio import Kamailio, free_port  # noqa: E402
+from tests.peers.kamailio import Kamailio, free_media_port, free_port  # noqa: E402
 from tests.peers.sipp import call_scenario, run_sipp  # noqa: E402
 from tests.sounds import piper_clip  # noqa: E402
 
@@ -283,7 +283,7 @@ class Round:
 
 
 def run_round(n: int, appliance: Appliance, trunk: Kamailio, audio: Path, folder: Path) -> Round:
-    ports = [free_port() // 2 * 2 for _ in range(n)]
+    ports = [free_media_port() for _ in range(n)]
     scenario = call_scenario(audio=audio, audio_after_ms=GREETING_WAIT_MS, hold_ms=LISTEN_MS)
     known = {c["id"] for c in appliance.calls()}
     result = Round(n)
@@ -312,7 +312,11 @@ def run_round(n: int, appliance: Appliance, trunk: Kamailio, audio: Path, folder
     result.peak_rss_mb = round(peak / 2**20, 1)
     for port, outcome in zip(ports, outcomes, strict=True):
         rtt = outcome.response_times_ms[0] if outcome.response_times_ms else None
-        result.figures.append(caller_view(capture.packets, port, rtt, outcome.ok))
+        figures = caller_view(capture.packets, port, rtt, outcome.ok)
+        if not outcome.ok:  # what the caller's side saw, so that a dropped call can be told from a failed caller
+            said = " ".join(outcome.output.split())[-300:]
+            figures.note = f"{figures.note}; sipp exited {outcome.returncode}: {said}".lstrip("; ")
+        result.figures.append(figures)
     time.sleep(2)  # the records are written once the calls have ended
     words = set(re.findall(r"[a-z]+", QUESTION.lower()))
     for call in (c for c in appliance.calls() if c["id"] not in known):

@@ -113,6 +113,26 @@ def free_port(kind: int = socket.SOCK_DGRAM, both: bool = False) -> int:
     raise RuntimeError("no free port")
 
 
+def free_media_port() -> int:
+    """An even UDP port with the three after it free too on 127.0.0.1: an RTP peer binds its RTCP port (+1),
+    and sipp a second stream's pair (+2, +3)."""
+    for _ in range(100):
+        port = free_port() // 2 * 2
+        held: list[socket.socket] = []
+        try:
+            for p in range(port, port + 4):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                held.append(s)
+                s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+        return port
+    raise RuntimeError("no free media port")
+
+
 def udp_bound(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         try:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -171,6 +172,7 @@ class CallFigures:
     late: int
     ok: bool
     note: str = ""
+    refused: str = ""  # the final response that turned the caller away (486 Busy Here over the call limit)
 
 
 def caller_view(packets: list[Packet], port: int, rtt_ms: float | None, sipp_ok: bool) -> CallFigures:
@@ -313,7 +315,10 @@ def run_round(n: int, appliance: Appliance, trunk: Kamailio, audio: Path, folder
     for port, outcome in zip(ports, outcomes, strict=True):
         rtt = outcome.response_times_ms[0] if outcome.response_times_ms else None
         figures = caller_view(capture.packets, port, rtt, outcome.ok)
-        if not outcome.ok:  # what the caller's side saw, so that a dropped call can be told from a failed caller
+        answers = re.findall(r"SIP/2\.0 ([3-6]\d\d [^\r\n]*)", outcome.output) if rtt is None else []
+        if answers:  # the last final response the caller got, not an earlier challenge
+            figures.refused, figures.note = answers[-1].strip(), ""
+        elif not outcome.ok:  # what the caller's side saw, so that a dropped call can be told from a failed caller
             said = " ".join(outcome.output.split())[-300:]
             figures.note = f"{figures.note}; sipp exited {outcome.returncode}: {said}".lstrip("; ")
         result.figures.append(figures)
@@ -365,7 +370,8 @@ def summarise(rounds: list[Round]) -> dict[str, Any]:
         "invite_200_p95_ms": percentile(rtt, 0.95),
         "v2v_p50_ms": percentile(v2v, 0.5),
         "v2v_p95_ms": percentile(v2v, 0.95),
-        "dropped": sum(not f.ok for f in figures),
+        "dropped": sum(not f.ok and not f.refused for f in figures),
+        "refused": dict(collections.Counter(f.refused for f in figures if f.refused)),
         "greeting_overlapped": sum(f.greeting_overlapped for f in figures),
         "rtp_lost": sum(f.lost for f in figures),
         "rtp_late": sum(f.late for f in figures),
@@ -455,6 +461,8 @@ def _report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
         stages = ", ".join(f"{k} {v}" for k, v in r["appliance_stages_p50_ms"].items())
         print(f"      appliance's own p50 (ms): {stages}")
         print(f"      media path only (silent calls): {r['media_only_cpu_percent']} % CPU")
+        for answer, count in r["refused"].items():
+            print(f"      refused: {count} with {answer} (over sip.max_calls)")
         for note in r["notes"]:
             print(f"      {note}")
     out = ROOT / "bench" / "results" / "sip_calls.json"

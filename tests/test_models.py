@@ -296,12 +296,18 @@ async def test_idle_conversations_over_the_budget_wait_in_ram_and_come_back_with
     small_llm: LlamaCppLlm, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="models.llama_sequences")
-    turns = [_filler(fact) for fact in ("Our van is blue.", "We fix boilers.", "Parking is free.")]
+    facts = {"blue": "Our van is blue.", "boiler": "We fix boilers.", "parking": "Parking is free."}
+    turns = [_filler(fact) for fact in facts.values()]
     first = [await _drain(small_llm.stream_json(messages, _SHORT_REPLY, 8)) for messages in turns]
     caplog.clear()
     # Each conversation was saved to RAM when the next ones left no room for it among the idle cells.
     again = [await _drain(small_llm.stream_json(messages, _SHORT_REPLY, 8)) for messages in turns]
-    assert again == first
+    # Each comes back as itself: its reply is about its own fact, not another conversation's. (Not byte for
+    # byte: the restored prompt's last token is read alone, which rounds differently from the batch that first
+    # read it; on an AVX-512 machine "Fixing boilers is crucial" came back as "We fix boilers.")
+    for replies in (first, again):
+        said = [{word for word in facts if word in reply.lower()} for reply in replies]
+        assert said == [{word} for word in facts], replies
     evaluated = [int(m.group(1)) for r in caplog.records if (m := re.match(r"evaluating (\d+) of", r.getMessage()))]
     assert len(evaluated) == 3 and max(evaluated) <= 8, evaluated  # the reply's opening, not the prompt
 

@@ -118,18 +118,8 @@ def free_media_port() -> int:
     and sipp a second stream's pair (+2, +3)."""
     for _ in range(100):
         port = free_port() // 2 * 2
-        held: list[socket.socket] = []
-        try:
-            for p in range(port, port + 4):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                held.append(s)
-                s.bind(("127.0.0.1", p))
-        except OSError:
-            continue
-        finally:
-            for s in held:
-                s.close()
-        return port
+        if not any(udp_bound(p) for p in range(port, port + 4)):
+            return port
     raise RuntimeError("no free media port")
 
 

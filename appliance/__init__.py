@@ -1,1 +1,1 @@
-"""The appliance process: settings, tenants, call sessions, dialogue, the store, and the wiring of the parts."""
+"""The composition root: settings, the runtime every part shares, the app factory and the CLI."""

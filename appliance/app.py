@@ -39,7 +39,10 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
             tasks.append(asyncio.create_task(_warm_up(runtime)))
             # New knowledge changes a tenant's prompt: evaluate it again before the next call needs it.
             runtime.kb.on_change.append(runtime.warm_tenant)
-        telephony = sip_service(runtime)
+        settings = runtime.settings
+        telephony = sip_service(
+            runtime, settings.sip, rate=settings.calls.telephony_rate, recordings=settings.recordings_path
+        )
         if telephony is not None:
             await telephony.start()
             runtime.telephony = telephony

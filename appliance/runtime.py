@@ -8,24 +8,24 @@ from datetime import datetime
 
 import structlog
 
-from appliance.calendars.factory import calendar_for
-from appliance.calls.live import LiveCalls
-from appliance.calls.records import CallRecord
-from appliance.calls.session import CallSession, Models
-from appliance.dialogue.conversation import Conversation, opening
-from appliance.dialogue.dialogue import Dialogue
-from appliance.dialogue.flow import Flow
-from appliance.dialogue.knowledge import Knowledge
-from appliance.notify.notifier import Notifier
-from appliance.security.secrets import SecretBox, SecretStore
 from appliance.settings import Settings
-from appliance.store.calls import CallRepository
-from appliance.store.database import Store, new_id, utcnow
-from appliance.store.tenants import TenantRepository
-from appliance.tenants.document import TenantDocument
-from appliance.tenants.routing import route, variants
-from appliance.tools.base import ToolBox, ToolContext
-from appliance.tools.registry import tools_for
+from core.calendars.factory import calendar_for
+from core.calls.live import LiveCalls
+from core.calls.session import CallSession, Models
+from core.dialogue.conversation import Conversation, opening
+from core.dialogue.dialogue import Dialogue
+from core.dialogue.flow import Flow
+from core.knowledge import Knowledge
+from core.notify.notifier import Notifier
+from core.records import CallRecord
+from core.security.secrets import SecretBox, SecretStore
+from core.store.calls import CallRepository
+from core.store.database import Store, new_id, utcnow
+from core.store.tenants import TenantRepository
+from core.tenants.document import TenantDocument
+from core.tenants.routing import route, variants
+from core.tools.base import ToolBox, ToolContext
+from core.tools.registry import tools_for
 from kb.base import KnowledgeBase
 from models.interfaces import LlmProvider
 from models.loader import ModelSet

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 import msgspec
 
-from appliance.errors import SettingsError
-from appliance.notify.config import NotificationSettings
-from appliance.security.settings import SecuritySettings
+from core.calls.settings import CallSettings
+from core.errors import SettingsError
+from core.notify.config import NotificationSettings
+from core.security.settings import SecuritySettings
 from kb.settings import KbSettings, check_kb_settings
 from kb.ssrf import AddressPolicy
 from models.config import ModelSettings
@@ -31,20 +32,6 @@ DEFAULT_SETTINGS_FILE = "appliance.toml"
 class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
-
-
-class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    telephony_rate: Literal[8000, 16000] = 8000
-    endpoint_silence_ms: int = 500
-    speculate_after_ms: int = 150
-    vad_threshold: float = 0.5
-    barge_in: bool = True
-    barge_in_threshold: float = 0.8
-    barge_in_min_ms: int = 64
-    echo_margin: float = 0.35
-    min_speech_ms: int = 120
-    max_reply_tokens: int = 160
-    history_turns: int = 8
 
 
 class DialogueSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

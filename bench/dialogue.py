@@ -26,16 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from appliance import logs  # noqa: E402
-from appliance.calendars.builtin import BuiltinCalendar  # noqa: E402
-from appliance.calls.simulate import CallerTurn, simulate_call  # noqa: E402
-from appliance.notify.config import NotificationSettings  # noqa: E402
-from appliance.notify.notifier import Notifier  # noqa: E402
 from appliance.runtime import Runtime  # noqa: E402
 from appliance.settings import load_settings  # noqa: E402
-from appliance.store.database import Store  # noqa: E402
-from appliance.tenants.document import load_tenant_file  # noqa: E402
-from appliance.tools.base import ToolBox, ToolContext  # noqa: E402
-from appliance.tools.registry import tools_for  # noqa: E402
+from core.calendars.builtin import BuiltinCalendar  # noqa: E402
+from core.calls.simulate import CallerTurn, simulate_call  # noqa: E402
+from core.notify.config import NotificationSettings  # noqa: E402
+from core.notify.notifier import Notifier  # noqa: E402
+from core.store.database import Store  # noqa: E402
+from core.tenants.document import load_tenant_file  # noqa: E402
+from core.tools.base import ToolBox, ToolContext  # noqa: E402
+from core.tools.registry import tools_for  # noqa: E402
 
 TENANTS = [
     ROOT / "examples" / "tenants" / "example.toml",
@@ -256,7 +256,7 @@ async def seed_bookings(runtime: Runtime) -> None:
         zone = ZoneInfo(tenant.timezone)
         day = date.fromisoformat(next_weekday(tenant.timezone, weekday))
         start = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
-        from appliance.calendars.base import NewBooking
+        from core.calendars.base import NewBooking
 
         calendar = BuiltinCalendar(runtime.store, tenant_id, zone)
         await calendar.create(

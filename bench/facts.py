@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from appliance import logs  # noqa: E402
-from appliance.dialogue.dialogue import Finished  # noqa: E402
-from appliance.dialogue.figures import NUMBER_WORDS  # noqa: E402
 from appliance.runtime import Runtime  # noqa: E402
 from appliance.settings import load_settings  # noqa: E402
-from appliance.tenants.document import TenantDocument, load_tenant_file  # noqa: E402
+from core.dialogue.dialogue import Finished  # noqa: E402
+from core.dialogue.figures import NUMBER_WORDS  # noqa: E402
+from core.tenants.document import TenantDocument, load_tenant_file  # noqa: E402
 
 TENANTS = [
     ROOT / "examples" / "tenants" / "example.toml",

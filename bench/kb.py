@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from appliance import logs  # noqa: E402
 from appliance.settings import load_settings  # noqa: E402
-from appliance.store.database import Store  # noqa: E402
-from appliance.store.tenants import TenantRepository  # noqa: E402
-from appliance.tenants.document import parse_tenant  # noqa: E402
+from core.store.database import Store  # noqa: E402
+from core.store.tenants import TenantRepository  # noqa: E402
+from core.tenants.document import parse_tenant  # noqa: E402
 from kb.base import MIN_WINDOW, KnowledgeBase  # noqa: E402
 from kb.fusion import fuse  # noqa: E402
 from kb.index import Index, LegHit, rows_table, table_name  # noqa: E402

@@ -30,13 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from appliance import logs  # noqa: E402
-from appliance.audio import read_wav, to_float  # noqa: E402
-from appliance.calls.simulate import CallerTurn, simulate_call  # noqa: E402
-from appliance.dialogue.conversation import opening  # noqa: E402
-from appliance.dialogue.plan import plan_schema  # noqa: E402
 from appliance.runtime import Runtime  # noqa: E402
 from appliance.settings import load_settings  # noqa: E402
-from appliance.tenants.document import load_tenant_file  # noqa: E402
+from core.audio import read_wav, to_float  # noqa: E402
+from core.calls.simulate import CallerTurn, simulate_call  # noqa: E402
+from core.dialogue.conversation import opening  # noqa: E402
+from core.dialogue.plan import plan_schema  # noqa: E402
+from core.tenants.document import load_tenant_file  # noqa: E402
 from models.interfaces import ChatMessage  # noqa: E402
 from tests.sounds import piper_clip, with_silence  # noqa: E402
 

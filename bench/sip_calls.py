@@ -49,8 +49,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from appliance.audio import read_wav, resample  # noqa: E402
 from appliance.settings import load_settings  # noqa: E402
+from core.audio import read_wav, resample  # noqa: E402
 from models.loader import ModelSet  # noqa: E402
 from sip.settings import CALL_SLOTS  # noqa: E402
 from tests.peers.kamailio import Kamailio, free_media_port, free_port  # noqa: E402

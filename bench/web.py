@@ -35,7 +35,7 @@ def seed(data_dir: Path, calls: int) -> str:
     """Stored calls, bookings and leads for one business (and a few for another); returns an owner API token."""
     from appliance.runtime import Runtime
     from appliance.settings import load_settings
-    from appliance.tenants.document import parse_tenant
+    from core.tenants.document import parse_tenant
     from web.store.tokens import ApiTokens
 
     runtime = Runtime.open(load_settings(None, {"APPLIANCE_DATA_DIR": str(data_dir)}))

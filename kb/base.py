@@ -1,5 +1,5 @@
 """The knowledge base of every tenant on this box: add, list, search and remove sources, and what the
-conversation asks of it (``appliance.dialogue.knowledge.Knowledge``)."""
+conversation asks of it (``core.knowledge.Knowledge``)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Protocol
 import msgspec
 import numpy as np
 
-from appliance.dialogue.knowledge import Passage
-from appliance.store.database import Store
-from appliance.store.tenants import TenantRepository
+from core.knowledge import Passage
+from core.store.database import Store
+from core.store.tenants import TenantRepository
 from kb.catalog import Catalog, Mode, SourceInfo, SourceRecord, TenantKnowledge
 from kb.chunk import Chunker
 from kb.crawl import CrawlLimits, crawl

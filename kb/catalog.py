@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from appliance.store import audit
-from appliance.store.database import Store, utcnow
+from core.store import audit
+from core.store.database import Store, utcnow
 
 Mode = Literal["none", "inline", "retrieval"]
 

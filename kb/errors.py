@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.errors import ApplianceError, InputError
+from core.errors import ApplianceError, InputError
 
 
 class SourceError(InputError):

@@ -10,8 +10,8 @@ from typing import Literal
 
 import msgspec
 
-from appliance.errors import ApplianceError, NotFoundError
-from appliance.store.database import new_id
+from core.errors import ApplianceError, NotFoundError
+from core.store.database import new_id
 from kb.catalog import SourceInfo
 from kb.progress import OnProgress, Progress
 

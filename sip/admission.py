@@ -19,7 +19,7 @@ from sip.events import Decision, Offered
 from sip.media import MediaQueues
 
 if TYPE_CHECKING:
-    from appliance.runtime import Runtime
+    from core.calls.host import CallHost
 
 _CALL_MODELS: tuple[Role, ...] = ("vad", "stt", "llm", "tts")
 
@@ -32,9 +32,9 @@ class Routes:
 
 
 class Admission:
-    def __init__(self, runtime: Runtime, *, max_calls: int, rate: int, sip_calls: Callable[[], int]) -> None:
+    def __init__(self, host: CallHost, *, max_calls: int, rate: int, sip_calls: Callable[[], int]) -> None:
         """``sip_calls``: conversations the SIP stack has answered and not yet ended."""
-        self._runtime = runtime
+        self._host = host
         self._max_calls = max_calls
         self._rate = rate
         self._sip_calls = sip_calls
@@ -43,7 +43,7 @@ class Admission:
 
     def refresh(self) -> bool:
         """Re-read the numbers when a tenant has changed (blocking: run it in a worker thread)."""
-        tenants = self._runtime.tenants
+        tenants = self._host.tenants
         version = tenants.changed()
         if version == self._routes.version:
             return False
@@ -74,9 +74,9 @@ class Admission:
 
     def active(self) -> int:
         """Calls in progress on this box: SIP conversations, and calls on other channels (browser, simulated)."""
-        others = sum(1 for session in self._runtime.live.sessions() if session.call.channel != "sip")
+        others = sum(1 for session in self._host.live.sessions() if session.call.channel != "sip")
         return self._sip_calls() + others
 
     def _models_ready(self) -> bool:
-        states = {s.role: s.state for s in self._runtime.models.status()}
+        states = {s.role: s.state for s in self._host.models.status()}
         return all(states.get(role) == "loaded" for role in _CALL_MODELS)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 import pjsua2 as pj
 
-from appliance.calls.playout import Playout
-from appliance.calls.stereo_recording import StereoRecording
+from core.calls.playout import Playout
+from core.calls.stereo_recording import StereoRecording
 from models.interfaces import Pcm16
 from sip.levels import Declicker, LevelNormaliser
 from sip.media import MediaQueues

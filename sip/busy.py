@@ -10,10 +10,10 @@ from typing import Any
 
 import structlog
 
-from appliance.calls.playout import Playout
-from appliance.calls.records import CallRecord
-from appliance.store.calls import CallRepository
-from appliance.store.database import new_id, utcnow
+from core.calls.playout import Playout
+from core.records import CallRecord
+from core.store.calls import CallRepository
+from core.store.database import new_id, utcnow
 from models.errors import ModelError
 from models.interfaces import Pcm16
 from sip.bridge import MediaBridge

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from appliance.tenants.document import normalise_number
+from core.tenants.document import normalise_number
 
 _URI = re.compile(r"<?\s*(?:sips?|tel):(?P<user>[^@;>?\s]+)(?:@[^;>?\s]*)?", re.IGNORECASE)
 _PHONE = re.compile(r"^\+?[0-9]{3,20}$")

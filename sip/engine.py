@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import pjsua2 as pj
 
-from appliance.errors import ApplianceError
+from core.errors import ApplianceError
 from sip.events import Decision, Offered, Refused, SipEvent
 from sip.media import MediaQueues
 from sip.pjobjects import PjCall, TrunkAccount

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from appliance.calls.bus import Work
-from appliance.calls.events import Event, HangupRequested, SayLine, TransferRequested
-from appliance.calls.session import CallSession
-from appliance.calls.stereo_recording import StereoRecording
-from appliance.errors import ApplianceError
+from core.calls.bus import Work
+from core.calls.session import CallSession
+from core.calls.stereo_recording import StereoRecording
+from core.errors import ApplianceError
+from core.events import Event, HangupRequested, SayLine, TransferRequested
 from sip.bridge import MediaBridge
 from sip.dialplan import transfer_uri, user_of
 from sip.engine import PjEngine, SipError
@@ -22,7 +22,7 @@ from sip.events import Digit, Ended, MediaReady, Offered, TransferProgress
 from sip.media import MediaQueues
 
 if TYPE_CHECKING:
-    from appliance.runtime import Runtime
+    from core.calls.host import CallHost
 
 TRANSFER_FAILED_LINE = (
     "I'm sorry, I couldn't put you through just now. I can take a message for the team instead. "
@@ -54,7 +54,7 @@ class SipLine:
         self,
         *,
         engine: PjEngine,
-        runtime: Runtime,
+        host: CallHost,
         offer: Offered,
         did: str,
         tenant_id: str,
@@ -64,7 +64,7 @@ class SipLine:
     ) -> None:
         self.ref = offer.handle
         self._engine = engine
-        self._runtime = runtime
+        self._host = host
         self._offer = offer
         self._did = did
         self._tenant_id = tenant_id
@@ -87,7 +87,7 @@ class SipLine:
     async def run(self) -> None:
         """The call was answered on the SIP stack's thread; from here on it is the assistant's."""
         try:
-            session = self._runtime.new_call(
+            session = self._host.new_call(
                 self._tenant_id,
                 channel="sip",
                 caller=user_of(self._offer.from_uri) or None,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from appliance.audio import frame_samples
+from core.audio import frame_samples
 
 
 class MediaQueues:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from appliance.store.database import utcnow
+from core.store.database import utcnow
 from sip.settings import TrunkSettings
 from sip.status import TrunkState, TrunkStatus
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import structlog
 
-from appliance.audio import resample
-from appliance.calls.bus import Work
+from core.audio import resample
+from core.calls.bus import Work
 from models.interfaces import Pcm16
 from sip.admission import Admission
 from sip.busy import BusyLine, missed_call, store_missed_call
@@ -29,7 +29,7 @@ from sip.settings import SipSettings
 from sip.status import SipState, SipStatus
 
 if TYPE_CHECKING:
-    from appliance.runtime import Runtime
+    from core.calls.host import CallHost
 
 log: structlog.stdlib.BoundLogger = structlog.get_logger("sip")
 
@@ -59,13 +59,13 @@ class _Line(Protocol):
 
 
 class SipService:
-    def __init__(self, runtime: Runtime, settings: SipSettings, *, rate: int, recordings: Path) -> None:
-        self._runtime = runtime
+    def __init__(self, host: CallHost, settings: SipSettings, *, rate: int, recordings: Path) -> None:
+        self._host = host
         self._settings = settings
         self._rate = rate
         self.recordings = recordings
         self._admission = Admission(
-            runtime, max_calls=settings.max_calls, rate=rate, sip_calls=lambda: self._engine.conversations
+            host, max_calls=settings.max_calls, rate=rate, sip_calls=lambda: self._engine.conversations
         )
         self._engine = PjEngine(
             EngineConfig(
@@ -225,7 +225,7 @@ class SipService:
             self._adopt(
                 SipLine(
                     engine=self._engine,
-                    runtime=self._runtime,
+                    host=self._host,
                     offer=offer,
                     did=decision.did,
                     tenant_id=decision.tenant_id,
@@ -261,7 +261,7 @@ class SipService:
             did, tenant_id = found
             details = {"from": event.from_uri, "to": event.to_uri, "did": did}
             record = missed_call(tenant_id, did, event.from_uri, details, "refused with 486: no call slot left")
-            self._work.spawn(store_missed_call(self._runtime.calls, record, log), "sip-missed-call")
+            self._work.spawn(store_missed_call(self._host.calls, record, log), "sip-missed-call")
 
     def _busy(self, offer: Offered, tenant_id: str, did: str, *, answered: bool) -> None:
         """Every line is taken: a busy message (answered), or 486 (already sent); either way a missed call."""
@@ -275,13 +275,13 @@ class SipService:
         details = offer_details(offer, did)
         if not answered:
             record = missed_call(tenant_id, did, offer.from_uri, details, "refused with 486")
-            self._work.spawn(store_missed_call(self._runtime.calls, record, log), "sip-missed-call")
+            self._work.spawn(store_missed_call(self._host.calls, record, log), "sip-missed-call")
             return
-        text = self._runtime.tenants.get(tenant_id).telephony.busy_message
+        text = self._host.tenants.get(tenant_id).telephony.busy_message
         self._adopt(
             BusyLine(
                 engine=self._engine,
-                calls=self._runtime.calls,
+                calls=self._host.calls,
                 offer=offer,
                 tenant_id=tenant_id,
                 did=did,
@@ -305,7 +305,7 @@ class SipService:
     async def _spoken(self, text: str) -> Pcm16:
         """A fixed line as audio at the line's rate, synthesized once."""
         if text not in self._busy_audio:
-            tts = self._runtime.models.tts()
+            tts = self._host.models.tts()
             pieces = [pcm async for pcm in tts.stream(text)]
             audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
             self._busy_audio[text] = resample(audio, tts.sample_rate, self._rate)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sip.service import SipService
@@ -10,7 +11,8 @@ from sip.settings import SipSettings
 from sip.status import SipState, SipStatus, TrunkState, TrunkStatus
 
 if TYPE_CHECKING:
-    from appliance.runtime import Runtime
+    from core.calls.host import CallHost
+    from sip.interfaces import Telephony
 
 log = logging.getLogger("sip")
 
@@ -23,20 +25,19 @@ def off_reason(settings: SipSettings) -> str | None:
     return None
 
 
-def sip_service(runtime: Runtime) -> SipService | None:
-    settings = runtime.settings
-    reason = off_reason(settings.sip)
+def sip_service(host: CallHost, settings: SipSettings, *, rate: int, recordings: Path) -> SipService | None:
+    reason = off_reason(settings)
     if reason is not None:
         log.info("SIP is off: %s", reason)
         return None
-    return SipService(runtime, settings.sip, rate=settings.calls.telephony_rate, recordings=settings.recordings_path)
+    return SipService(host, settings, rate=rate, recordings=recordings)
 
 
-def sip_status(runtime: Runtime) -> SipStatus:
+def sip_status(telephony: Telephony | None, settings: SipSettings) -> SipStatus:
     """The running service's status, or the settings' trunks as not running."""
-    if runtime.telephony is not None:
-        return runtime.telephony.status()
-    return idle_status(runtime.settings.sip, "off", off_reason(runtime.settings.sip))
+    if telephony is not None:
+        return telephony.status()
+    return idle_status(settings, "off", off_reason(settings))
 
 
 def idle_status(settings: SipSettings, state: SipState, detail: str | None) -> SipStatus:

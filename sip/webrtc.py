@@ -1,5 +1,5 @@
 """Calls from a browser over WebRTC (aiortc): the caller's microphone feeds a ``CallSession`` and the
-assistant's playout buffer is the track the browser hears, as ``appliance.calls.simulate`` does with a file.
+assistant's playout buffer is the track the browser hears, as ``core.calls.simulate`` does with a file.
 
 Signalling is one request: the browser sends its offer with every ICE candidate gathered, and gets back the
 answer with ours. The call's line rate is 16 kHz (wideband: better for speech recognition than 8 kHz phones).
@@ -21,11 +21,11 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, AudioResampler
 
-from appliance.audio import frame_samples
-from appliance.calls.events import TransferRequested
-from appliance.calls.recording import Recording
-from appliance.calls.session import CallSession
-from appliance.errors import InputError
+from core.audio import frame_samples
+from core.calls.recording import Recording
+from core.calls.session import CallSession
+from core.errors import InputError
+from core.events import TransferRequested
 
 log = logging.getLogger("appliance.webrtc")
 

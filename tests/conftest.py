@@ -11,7 +11,7 @@ import pytest
 from appliance import logs
 from appliance.runtime import Runtime
 from appliance.settings import Settings, load_settings
-from appliance.tenants.document import load_tenant_file
+from core.tenants.document import load_tenant_file
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_TENANT = ROOT / "examples" / "tenants" / "example.toml"

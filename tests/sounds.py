@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from appliance.audio import read_wav, write_wav
+from core.audio import read_wav, write_wav
 from models.interfaces import Pcm16, TtsProvider
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from appliance.audio import read_wav
-from appliance.calls.events import BargeIn, Event, SpeechStarted
-from appliance.calls.playout import Playout
 from appliance.runtime import Runtime
+from core.audio import read_wav
+from core.calls.playout import Playout
+from core.events import BargeIn, Event, SpeechStarted
 from models.interfaces import Pcm16
 from tests.sounds import piper_clip
 

@@ -14,14 +14,14 @@ import caldav
 import httpx
 import pytest
 
-from appliance.calendars.base import NewBooking, SlotTaken
-from appliance.calendars.caldav_calendar import CaldavCalendar, CalendarUnavailable
-from appliance.notify.config import NotificationSettings
-from appliance.notify.notifier import Notifier
-from appliance.store.database import Store
-from appliance.tenants.document import Caldav, parse_tenant
-from appliance.tools.base import ToolBox, ToolContext
-from appliance.tools.registry import tools_for
+from core.calendars.base import NewBooking, SlotTaken
+from core.calendars.caldav_calendar import CaldavCalendar, CalendarUnavailable
+from core.notify.config import NotificationSettings
+from core.notify.notifier import Notifier
+from core.store.database import Store
+from core.tenants.document import Caldav, parse_tenant
+from core.tools.base import ToolBox, ToolContext
+from core.tools.registry import tools_for
 from tests.servers.mail import free_port
 
 ZONE = ZoneInfo("Europe/London")

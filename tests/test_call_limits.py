@@ -7,11 +7,11 @@ import tomllib
 
 import numpy as np
 
-from appliance.calls.events import HangupRequested
-from appliance.calls.limits import CHECK_IN_LINE, SILENCE_LINE, TIME_LIMIT_LINE
-from appliance.calls.simulate import CallerTurn, simulate_call
 from appliance.runtime import Runtime
-from appliance.tenants.document import DAYS, parse_tenant
+from core.calls.limits import CHECK_IN_LINE, SILENCE_LINE, TIME_LIMIT_LINE
+from core.calls.simulate import CallerTurn, simulate_call
+from core.events import HangupRequested
+from core.tenants.document import DAYS, parse_tenant
 
 _SHOP = """
 id = "{id}"

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.calls.simulate import CallerTurn, Simulation, simulate_call
-from appliance.dialogue.conversation import LeakGuard
-from appliance.notify.config import NotificationSettings
-from appliance.notify.notifier import Notifier
 from appliance.runtime import Runtime
+from core.calls.simulate import CallerTurn, Simulation, simulate_call
+from core.dialogue.conversation import LeakGuard
+from core.notify.config import NotificationSettings
+from core.notify.notifier import Notifier
 from tests.servers.http import Recorded, recording_server
 from tests.servers.mail import Inbox, smtp_server
 

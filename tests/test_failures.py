@@ -8,11 +8,11 @@ import logging
 import msgspec
 import pytest
 
-from appliance.calls.simulate import CallerTurn, simulate_call
-from appliance.dialogue.conversation import FALLBACK_REPLY
-from appliance.notify.config import NotificationSettings
-from appliance.notify.notifier import Notifier
 from appliance.runtime import Runtime
+from core.calls.simulate import CallerTurn, simulate_call
+from core.dialogue.conversation import FALLBACK_REPLY
+from core.notify.config import NotificationSettings
+from core.notify.notifier import Notifier
 from tests.servers.mail import smtp_server
 
 

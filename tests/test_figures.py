@@ -9,11 +9,11 @@ from typing import Any
 
 import structlog
 
-from appliance.dialogue.conversation import Clause, Conversation, Head
-from appliance.dialogue.figures import FigureGuard, amounts, known_amounts
-from appliance.dialogue.lines import UNSURE_PRICE
-from appliance.dialogue.prompt import business_facts
-from appliance.tenants.document import load_tenant_file
+from core.dialogue.conversation import Clause, Conversation, Head
+from core.dialogue.figures import FigureGuard, amounts, known_amounts
+from core.dialogue.lines import UNSURE_PRICE
+from core.dialogue.prompt import business_facts
+from core.tenants.document import load_tenant_file
 from models.interfaces import ChatMessage
 
 SALON = load_tenant_file(Path(__file__).parent / "data" / "tenants" / "fern-and-fade.toml")

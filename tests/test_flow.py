@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import structlog
 
-from appliance.calendars.builtin import BuiltinCalendar
-from appliance.calls.events import HangupRequested, TransferRequested
-from appliance.dialogue.flow import Flow, FlowTurn
-from appliance.notify.config import NotificationSettings
-from appliance.notify.notifier import Notifier
-from appliance.store.database import Store
-from appliance.tenants.document import TenantDocument, parse_tenant
-from appliance.tools.base import ToolBox, ToolContext
-from appliance.tools.registry import tools_for
+from core.calendars.builtin import BuiltinCalendar
+from core.dialogue.flow import Flow, FlowTurn
+from core.events import HangupRequested, TransferRequested
+from core.notify.config import NotificationSettings
+from core.notify.notifier import Notifier
+from core.store.database import Store
+from core.tenants.document import TenantDocument, parse_tenant
+from core.tools.base import ToolBox, ToolContext
+from core.tools.registry import tools_for
 from tests.servers.http import Recorded, recording_server
 from tests.servers.mail import Inbox, smtp_server
 
@@ -278,7 +278,7 @@ async def test_a_failing_tenant_tool_gets_a_graceful_line(services: tuple[Inbox,
         answered = await h2.turn("order_status", "where's order A123?", order_number="A123")
         assert answered.answer_from and "shipped" in answered.answer_from[0]["text"]
         request = endpoint.requests[-1]
-        from appliance.tools.http_tool import signature
+        from core.tools.http_tool import signature
 
         expected = signature("s3cret", request["headers"]["X-Appliance-Timestamp"], request["raw"])
         assert request["headers"]["X-Appliance-Signature"] == expected

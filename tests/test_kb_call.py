@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.calls.simulate import CallerTurn, simulate_call
 from appliance.runtime import Runtime
-from appliance.tenants.document import parse_tenant
+from core.calls.simulate import CallerTurn, simulate_call
+from core.tenants.document import parse_tenant
 
 TENANT = {
     "id": "kb-call",

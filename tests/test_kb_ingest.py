@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from appliance.runtime import Runtime
-from appliance.tenants.document import parse_tenant
+from core.tenants.document import parse_tenant
 from kb.base import KnowledgeBase
 from kb.errors import IngestBusy, SourceError
 from kb.progress import Progress

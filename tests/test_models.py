@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.audio import read_wav, to_float
-from appliance.calls.events import Event, SpeechStarted, UtteranceEnded
-from appliance.calls.listener import EndpointPolicy, Listener
-from appliance.dialogue.conversation import opening
-from appliance.dialogue.plan import intents_for, parse_plan, plan_schema, skipped_reply
 from appliance.runtime import Runtime
+from core.audio import read_wav, to_float
+from core.calls.listener import EndpointPolicy, Listener
+from core.dialogue.conversation import opening
+from core.dialogue.plan import intents_for, parse_plan, plan_schema, skipped_reply
+from core.events import Event, SpeechStarted, UtteranceEnded
 from models.errors import ModelError
 from models.grammar_sampler import GrammarSampler
 from models.interfaces import ChatMessage
@@ -99,7 +99,7 @@ async def test_vad_finds_each_utterance_between_silences(loaded: Runtime, sounds
         events.append,
         structlog.get_logger("test"),
     )
-    from appliance.calls.events import AudioIn
+    from core.events import AudioIn
 
     for start in range(0, len(audio), 320):
         frame = audio[start : start + 320]

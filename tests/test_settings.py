@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.errors import SettingsError
 from appliance.settings import load_settings
+from core.errors import SettingsError
 
 
 def test_defaults_without_a_file() -> None:

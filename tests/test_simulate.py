@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appliance.audio import read_wav
-from appliance.calls.simulate import CallerTurn, simulate_call
 from appliance.runtime import Runtime
 from appliance.settings import load_settings
-from appliance.store.calls import CallRepository
-from appliance.store.database import Store
+from core.audio import read_wav
+from core.calls.simulate import CallerTurn, simulate_call
+from core.store.calls import CallRepository
+from core.store.database import Store
 from tests.conftest import EXAMPLE_TENANT, cli_env
 from tests.sounds import espeak_clip, piper_clip, with_silence
 

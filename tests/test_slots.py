@@ -1,5 +1,5 @@
-from appliance.dialogue.slots import match_service, person_name, phone_number
-from appliance.tenants.document import Service
+from core.dialogue.slots import match_service, person_name, phone_number
+from core.tenants.document import Service
 
 
 def test_phone_numbers_read_out_in_words() -> None:
@@ -33,7 +33,7 @@ def test_services_by_their_words() -> None:
 
 
 def test_extracted_details_must_be_in_what_was_said() -> None:
-    from appliance.dialogue.slots import grounded
+    from core.dialogue.slots import grounded
 
     assert grounded("blocked drain clearing", "I'd like someone to clear a blocked drain")
     assert grounded("10 am", "Tuesday at 10am")

@@ -3,12 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from appliance.calls.records import CallRecord, Latency, ToolCallRecord, TurnRecord
-from appliance.errors import InputError, NotFoundError
-from appliance.store.calls import CallRepository
-from appliance.store.database import Store, StoreLockedError, utcnow
-from appliance.store.tenants import TenantRepository
-from appliance.tenants.document import load_tenant_file, parse_tenant
+from core.errors import InputError, NotFoundError
+from core.records import CallRecord, Latency, ToolCallRecord, TurnRecord
+from core.store.calls import CallRepository
+from core.store.database import Store, StoreLockedError, utcnow
+from core.store.tenants import TenantRepository
+from core.tenants.document import load_tenant_file, parse_tenant
 from tests.conftest import EXAMPLE_TENANT
 
 

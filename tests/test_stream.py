@@ -3,7 +3,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.dialogue.stream import ClauseChunker, JsonStringField, RepeatGuard
+from core.dialogue.stream import ClauseChunker, JsonStringField, RepeatGuard
 
 
 def _feed_in_pieces(text: str, cuts: list[int]) -> str:

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.errors import InputError
-from appliance.tenants.document import load_tenant_file, parse_tenant
+from core.errors import InputError
+from core.tenants.document import load_tenant_file, parse_tenant
 from tests.conftest import EXAMPLE_TENANT, TENANTS
 
 

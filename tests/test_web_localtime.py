@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.store.database import Store
+from core.store.database import Store
 from web.queries.localtime import local_sql, offset_segments
 
 

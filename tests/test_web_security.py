@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.audio import write_wav
-from appliance.calls.records import CallRecord, TurnRecord
-from appliance.security.secrets import SecretBox, SecretKeyError, SecretStore
-from appliance.store.calls import CallRepository
-from appliance.store.database import Store, new_id, utcnow
+from core.audio import write_wav
+from core.records import CallRecord, TurnRecord
+from core.security.secrets import SecretBox, SecretKeyError, SecretStore
+from core.store.calls import CallRepository
+from core.store.database import Store, new_id, utcnow
 from web.auth.policy import MINIMUM_ROLE, Permission, Principal, grantable_roles, role_allows
 from web.auth.throttle import LoginThrottle
 from web.retention import purge

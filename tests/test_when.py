@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appliance.dialogue.when import When, parse_when
+from core.dialogue.when import When, parse_when
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 # A Wednesday afternoon.

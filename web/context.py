@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from appliance.runtime import Runtime
 from sip.webrtc import BrowserCalls
 from web.auth.throttle import LoginThrottle
+from web.host import WebHost
 from web.store.accounts import Accounts
 from web.store.business import BusinessSettings
 from web.store.sessions import Sessions
@@ -18,7 +18,7 @@ from web.webhooks import WebhookSender
 
 @dataclass
 class WebContext:
-    runtime: Runtime
+    runtime: WebHost
     cli_token: str
     accounts: Accounts
     sessions: Sessions
@@ -29,7 +29,7 @@ class WebContext:
     webhooks: WebhookSender
 
     @classmethod
-    def create(cls, runtime: Runtime, cli_token: str) -> WebContext:
+    def create(cls, runtime: WebHost, cli_token: str) -> WebContext:
         web = runtime.settings.web
         store = runtime.store
         business = BusinessSettings(store, runtime.secrets)

@@ -6,8 +6,8 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from appliance.store import audit
-from appliance.store.database import Store, utcnow
+from core.store import audit
+from core.store.database import Store, utcnow
 
 log = logging.getLogger("appliance.web.retention")
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from litestar import Request
 
-from appliance.store import audit
-from appliance.tenants.document import TenantDocument
+from core.store import audit
+from core.tenants.document import TenantDocument
 from web.auth.identity import principal_of
 from web.auth.policy import Permission, Principal, Role
 from web.context import WebContext

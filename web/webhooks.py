@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from appliance.calls.records import CallRecord
+from core.records import CallRecord
 from web.store.business import BusinessSettings, Webhook
 
 log = logging.getLogger("appliance.web.webhooks")

@@ -16,8 +16,8 @@ from appliance.cli.models import models
 from appliance.cli.serve import serve
 from appliance.cli.sip import sip
 from appliance.cli.tenant import tenant
-from appliance.errors import ApplianceError
 from appliance.settings import load_settings
+from core.errors import ApplianceError
 from models.errors import ModelError
 
 log = logging.getLogger("appliance.cli")

@@ -17,13 +17,13 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from appliance.calls.simulate import SimulationReport, SimulationRequest, run_simulation
-from appliance.errors import ApplianceError, NotFoundError
 from appliance.runtime import Runtime
 from appliance.server_file import ServerFile, read_server_file
 from appliance.settings import Settings
-from appliance.store.tenants import TenantSummary
-from appliance.tenants.document import TenantDocument
+from core.calls.simulate import SimulationReport, SimulationRequest, run_simulation
+from core.errors import ApplianceError, NotFoundError
+from core.store.tenants import TenantSummary
+from core.tenants.document import TenantDocument
 from kb.base import KnowledgeSummary
 from kb.catalog import SourceInfo
 from kb.fusion import Hit

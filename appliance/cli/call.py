@@ -9,9 +9,9 @@ from typing import Any
 import click
 import msgspec
 
-from appliance.calls.simulate import SimulationReport, SimulationRequest, SimulationTurnInput
 from appliance.cli.context import CliContext
-from appliance.errors import InputError
+from core.calls.simulate import SimulationReport, SimulationRequest, SimulationTurnInput
+from core.errors import InputError
 
 
 class _OrderedTurns(click.Command):

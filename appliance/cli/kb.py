@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from appliance.cli.context import CliContext
-from appliance.errors import InputError
-from appliance.tenants.document import Service
+from core.errors import InputError
+from core.tenants.document import Service
 from kb.catalog import SourceInfo
 from kb.progress import OnProgress
 from kb.progress import Progress as IngestProgress

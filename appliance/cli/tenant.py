@@ -8,7 +8,7 @@ import click
 import msgspec
 
 from appliance.cli.context import CliContext
-from appliance.tenants.document import load_tenant_file
+from core.tenants.document import load_tenant_file
 
 
 @click.group()

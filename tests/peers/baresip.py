@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from appliance.audio import resample
+from core.audio import resample
 from models.interfaces import Pcm16
 from tests.peers.kamailio import free_port
 

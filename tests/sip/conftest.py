@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from appliance.runtime import Runtime
-from appliance.tenants.document import parse_tenant
+from core.tenants.document import parse_tenant
 from sip.service import SipService
 from sip.settings import SipSettings, TrunkSettings
 from tests.peers.baresip import free_port_pair

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from appliance.audio import read_wav
-from appliance.calls.session import CallSession
-from appliance.errors import NotFoundError
 from appliance.runtime import Runtime
+from core.audio import read_wav
+from core.calls.session import CallSession
+from core.errors import NotFoundError
 from sip.service import SipService
 from tests.peers.baresip import Baresip, wav_for_line
 from tests.peers.sipp import Dtmf, SippResult, call_scenario, raw_scenario, refused_scenario, run_sipp

@@ -16,13 +16,13 @@ import pytest
 import soundfile
 import structlog
 
-from appliance.calls.playout import Playout
-from appliance.calls.stereo_recording import StereoRecording
-from appliance.errors import InputError, SettingsError
 from appliance.runtime import Runtime
 from appliance.settings import load_settings
-from appliance.tenants.document import parse_tenant
-from appliance.tenants.routing import is_open, route, variants
+from core.calls.playout import Playout
+from core.calls.stereo_recording import StereoRecording
+from core.errors import InputError, SettingsError
+from core.tenants.document import parse_tenant
+from core.tenants.routing import is_open, route, variants
 from sip.admission import Admission
 from sip.bridge import MediaBridge
 from sip.dialplan import dialled_numbers, transfer_uri, user_of

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, Page, Playwright, async_playwright
 
 from appliance.runtime import Runtime
-from appliance.store.database import Store
+from core.store.database import Store
 from models.loader import ModelSet
 from tests.conftest import settings_for
 from tests.web.harness import CHROMIUM, CHROMIUM_ARGS, Served, serve

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from appliance.audio import write_wav
-from appliance.calls.records import CallRecord, Latency, ToolCallRecord, TurnRecord
 from appliance.runtime import Runtime
-from appliance.store.database import new_id, utcnow
-from appliance.tenants.document import parse_tenant
+from core.audio import write_wav
+from core.records import CallRecord, Latency, ToolCallRecord, TurnRecord
+from core.store.database import new_id, utcnow
+from core.tenants.document import parse_tenant
 from web.auth.policy import Role
 from web.store.accounts import Accounts
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from playwright.async_api import Browser, Playwright, expect
 
-from appliance.audio import decode_wav, read_wav
 from appliance.runtime import Runtime
+from core.audio import decode_wav, read_wav
 from tests.sounds import piper_clip, with_silence
 from tests.web.conftest import fresh_runtime, sign_in
 from tests.web.harness import CHROMIUM, CHROMIUM_ARGS, Served, serve, shot

@@ -10,9 +10,9 @@ import msgspec
 import numpy as np
 from litestar import Controller, Response, get, post, put
 
-from appliance.audio import encode_wav
-from appliance.errors import InputError
-from appliance.tenants.document import DAYS, SKILLS, TenantDocument, parse_tenant
+from core.audio import encode_wav
+from core.errors import InputError
+from core.tenants.document import DAYS, SKILLS, TenantDocument, parse_tenant
 from models.catalog import CATALOG
 from web.api.paths import TENANT
 from web.auth.policy import Permission

@@ -7,8 +7,8 @@ import re
 import msgspec
 from litestar import Controller, delete, get, post, put
 
-from appliance.errors import InputError
-from appliance.tenants.document import Notifications, normalise_number, parse_tenant
+from core.errors import InputError
+from core.tenants.document import Notifications, normalise_number, parse_tenant
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.scope import TenantScope

@@ -9,11 +9,11 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import File
 
-from appliance.calls.simulate import SimulationReport, SimulationRequest, run_simulation
-from appliance.runtime import Runtime
+from core.calls.simulate import SimulationReport, SimulationRequest, run_simulation
 from web.api.paths import TENANT
 from web.auth.access import require
 from web.auth.policy import Permission, Principal
+from web.host import WebHost
 from web.queries.calls import CallDetail, CallFilter, CallPage
 from web.scope import TenantScope
 
@@ -24,7 +24,7 @@ class SimulateController(Controller):
 
     @post("/simulate", permission="signed_in")
     async def simulate(
-        self, request: Request[Any, Any, Any], runtime: Runtime, principal: Principal, data: SimulationRequest
+        self, request: Request[Any, Any, Any], runtime: WebHost, principal: Principal, data: SimulationRequest
     ) -> SimulationReport:
         """Run one call through the real call loop from typed lines or WAV files (the CLI's `call simulate`)."""
         require(request, principal, Permission.CALLS_TEST, data.tenant)

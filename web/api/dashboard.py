@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, get
 
-from appliance.store.database import utcnow
+from core.store.database import utcnow
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.queries.dashboard import Dashboard, dashboard

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from litestar.datastructures import State
 
-from appliance.runtime import Runtime
+from web.host import WebHost
 
 
-def provide_runtime(state: State) -> Runtime:
-    runtime: Runtime = state.runtime
+def provide_runtime(state: State) -> WebHost:
+    runtime: WebHost = state.runtime
     return runtime

@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
-from appliance.errors import ApplianceError, InputError, NotFoundError
+from core.errors import ApplianceError, InputError, NotFoundError
 from models.errors import ModelError
 
 log = logging.getLogger("appliance.api")

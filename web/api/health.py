@@ -6,10 +6,10 @@ from __future__ import annotations
 import msgspec
 from litestar import Response, get
 
-from appliance.runtime import Runtime
-from appliance.store.database import utcnow
+from core.store.database import utcnow
 from sip.startup import sip_status
 from sip.status import SipStatus
+from web.host import WebHost
 
 
 class ModelHealth(msgspec.Struct):
@@ -37,7 +37,7 @@ class Health(msgspec.Struct):
 
 
 @get("/healthz", sync_to_thread=False, tags=["health"], permission="public")
-def healthz(runtime: Runtime) -> Response[Health]:
+def healthz(runtime: WebHost) -> Response[Health]:
     models = [
         ModelHealth(s.role, s.choice, s.state, s.device, s.load_seconds, s.error) for s in runtime.models.status()
     ]
@@ -52,7 +52,7 @@ def healthz(runtime: Runtime) -> Response[Health]:
         status = "ok"
     else:
         status = "starting"
-    sip = sip_status(runtime)
+    sip = sip_status(runtime.telephony, runtime.settings.sip)
     if status == "ok" and not sip.healthy:
         status = "degraded"  # still 200: the box works, but calls from a trunk may not reach it
     body = Health(

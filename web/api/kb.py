@@ -10,13 +10,13 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from appliance.runtime import Runtime
 from kb.base import KnowledgeSummary
 from kb.errors import SourceError
 from kb.fusion import Hit
 from kb.jobs import IngestJob
 from kb.suggest import ServiceSuggestion
 from web.auth.policy import Permission
+from web.host import WebHost
 
 
 class WebsiteRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -30,12 +30,12 @@ class KnowledgeController(Controller):
     tags = ["knowledge"]
 
     @get("/{tenant_id:str}", permission=Permission.KNOWLEDGE_READ, sync_to_thread=True)
-    def summary(self, runtime: Runtime, tenant_id: str) -> KnowledgeSummary:
+    def summary(self, runtime: WebHost, tenant_id: str) -> KnowledgeSummary:
         """The tenant's mode (inline or retrieval), size and sources, with what each one skipped."""
         return runtime.kb.summary(tenant_id)
 
     @post("/{tenant_id:str}/websites", permission=Permission.KNOWLEDGE_WRITE, status_code=HTTP_202_ACCEPTED)
-    async def add_website(self, runtime: Runtime, tenant_id: str, data: WebsiteRequest) -> IngestJob:
+    async def add_website(self, runtime: WebHost, tenant_id: str, data: WebsiteRequest) -> IngestJob:
         """Crawl a website (same site only, robots.txt obeyed) as one source; watch the returned job."""
         runtime.tenants.get(tenant_id)
         kb = runtime.kb
@@ -53,7 +53,7 @@ class KnowledgeController(Controller):
         status_code=HTTP_202_ACCEPTED,
         request_max_body_size=None,
     )
-    async def add_file(self, runtime: Runtime, tenant_id: str, name: str, request: Request) -> IngestJob:  # type: ignore[type-arg]
+    async def add_file(self, runtime: WebHost, tenant_id: str, name: str, request: Request) -> IngestJob:  # type: ignore[type-arg]
         """Add a PDF, HTML, text or Markdown file, sent as the request body; watch the returned job."""
         runtime.tenants.get(tenant_id)
         kb = runtime.kb
@@ -69,21 +69,21 @@ class KnowledgeController(Controller):
         )
 
     @post("/{tenant_id:str}/faq", permission=Permission.KNOWLEDGE_WRITE, status_code=HTTP_202_ACCEPTED)
-    async def add_faq(self, runtime: Runtime, tenant_id: str) -> IngestJob:
+    async def add_faq(self, runtime: WebHost, tenant_id: str) -> IngestJob:
         """Add (or refresh) the FAQ text of the tenant file as a searchable source."""
         runtime.tenants.get(tenant_id)
         kb = runtime.kb
         return kb.jobs.start(tenant_id, "faq", lambda report: kb.add_faq(tenant_id, progress=report, actor="api"))
 
     @get("/{tenant_id:str}/jobs/{job_id:str}", permission=Permission.KNOWLEDGE_READ, sync_to_thread=False)
-    def job(self, runtime: Runtime, tenant_id: str, job_id: str) -> IngestJob:
+    def job(self, runtime: WebHost, tenant_id: str, job_id: str) -> IngestJob:
         """An ingest's progress, and its result or error once finished."""
         return runtime.kb.jobs.get(job_id, tenant_id)
 
     @get("/{tenant_id:str}/search", permission=Permission.KNOWLEDGE_READ)
     async def search(
         self,
-        runtime: Runtime,
+        runtime: WebHost,
         tenant_id: str,
         q: Annotated[str, Parameter(min_length=1, max_length=1000, description="The question")],
         limit: Annotated[int, Parameter(ge=1, le=20)] = 5,
@@ -94,12 +94,12 @@ class KnowledgeController(Controller):
 
     @delete("/{tenant_id:str}/sources", permission=Permission.KNOWLEDGE_WRITE)
     async def remove(
-        self, runtime: Runtime, tenant_id: str, source: Annotated[str, Parameter(description="As listed")]
+        self, runtime: WebHost, tenant_id: str, source: Annotated[str, Parameter(description="As listed")]
     ) -> None:
         """Remove a source and its chunks."""
         await runtime.kb.remove(tenant_id, source, actor="api")
 
     @post("/{tenant_id:str}/service-suggestions", permission=Permission.KNOWLEDGE_WRITE)
-    async def suggest(self, runtime: Runtime, tenant_id: str) -> list[ServiceSuggestion]:
+    async def suggest(self, runtime: WebHost, tenant_id: str) -> list[ServiceSuggestion]:
         """Bookable services proposed by the LLM from the knowledge; save the accepted ones in the tenant."""
         return await runtime.kb.suggest_services(tenant_id)

@@ -10,8 +10,8 @@ import msgspec
 from litestar import Controller, WebSocket, get, post, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from appliance.calls.live import LiveCall, Message
-from appliance.errors import InputError
+from core.calls.live import LiveCall, Message
+from core.errors import InputError
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.scope import TenantScope

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from litestar import get
 
-from appliance.runtime import Runtime
 from sip.startup import sip_status
 from sip.status import SipStatus
+from web.host import WebHost
 
 
 @get("/api/v1/sip", permission="signed_in", sync_to_thread=False, tags=["sip"])
-def sip_line(runtime: Runtime) -> SipStatus:
+def sip_line(runtime: WebHost) -> SipStatus:
     """The box's phone line: SIP running or not, each trunk's registration (with what to do about a failure),
     and how many calls are on it. The trunks serve every business on the box; no password is shown."""
-    return sip_status(runtime)
+    return sip_status(runtime.telephony, runtime.settings.sip)

@@ -7,13 +7,13 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, post, put
 
-from appliance.errors import NotFoundError
-from appliance.runtime import Runtime
-from appliance.store.tenants import TenantSummary
-from appliance.tenants.document import TenantDocument, parse_tenant
+from core.errors import NotFoundError
+from core.store.tenants import TenantSummary
+from core.tenants.document import TenantDocument, parse_tenant
 from web.auth.access import deny, require
 from web.auth.policy import Permission, Principal
 from web.context import WebContext
+from web.host import WebHost
 
 
 class Saved(msgspec.Struct):
@@ -35,7 +35,7 @@ class Me(msgspec.Struct, kw_only=True):
     businesses: list[Business]
 
 
-def visible_tenants(runtime: Runtime, principal: Principal) -> list[TenantSummary]:
+def visible_tenants(runtime: WebHost, principal: Principal) -> list[TenantSummary]:
     return [t for t in runtime.tenants.summaries() if principal.role_in(t.id) is not None]
 
 
@@ -44,12 +44,12 @@ class TenantController(Controller):
     tags = ["tenants"]
 
     @get("/", permission="signed_in", sync_to_thread=True)
-    def list_tenants(self, runtime: Runtime, principal: Principal) -> list[TenantSummary]:
+    def list_tenants(self, runtime: WebHost, principal: Principal) -> list[TenantSummary]:
         """The businesses you can see."""
         return visible_tenants(runtime, principal)
 
     @get("/{tenant_id:str}", permission=Permission.TENANT_READ, sync_to_thread=True)
-    def get_tenant(self, runtime: Runtime, tenant_id: str) -> TenantDocument:
+    def get_tenant(self, runtime: WebHost, tenant_id: str) -> TenantDocument:
         return runtime.tenants.get(tenant_id)
 
     @post("/", permission="installer", sync_to_thread=True)
@@ -81,7 +81,7 @@ class TenantController(Controller):
 
 
 @get("/api/v1/me", permission="signed_in", sync_to_thread=True, tags=["tenants"])
-def me(runtime: Runtime, principal: Principal) -> Me:
+def me(runtime: WebHost, principal: Principal) -> Me:
     """Who you are signed in as, and your role in each business you can see."""
     return Me(
         kind=principal.kind,

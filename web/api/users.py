@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, delete, get, post, put
 
-from appliance.errors import InputError
+from core.errors import InputError
 from web.api.paths import TENANT
 from web.auth.policy import Permission, Role, grantable_roles
 from web.scope import TenantScope

@@ -8,7 +8,7 @@ import logging
 import msgspec
 from litestar import Controller, post
 
-from appliance.errors import InputError, NotFoundError
+from core.errors import InputError, NotFoundError
 from sip.webrtc import RATE
 from web.api.paths import TENANT
 from web.auth.policy import Permission

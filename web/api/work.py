@@ -6,7 +6,7 @@ import asyncio
 
 from litestar import Controller, get, post
 
-from appliance.calendars.factory import calendar_for
+from core.calendars.factory import calendar_for
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.queries.work import AuditEntry, Booking, Lead

@@ -15,7 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from appliance.store import audit
+from core.store import audit
 from web.auth.identity import principal_of
 from web.auth.policy import Permission, Principal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from appliance.errors import InputError
+from core.errors import InputError
 
 MIN_LENGTH = 10
 _hasher = PasswordHasher()

@@ -14,9 +14,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 
-from appliance.errors import ApplianceError, InputError
-from appliance.store import audit
-from appliance.tenants.document import DAYS, parse_tenant
+from core.errors import ApplianceError, InputError
+from core.store import audit
+from core.tenants.document import DAYS, parse_tenant
 from models.catalog import CATALOG
 from web.api.tenants import visible_tenants
 from web.auth import cookies

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request, get
 from litestar.response import Template
 
-from appliance.errors import InputError
+from core.errors import InputError
 from web.api.dashboard import dashboard_for
 from web.auth.policy import Permission
 from web.charts import Segment, bar_chart, hbar_chart, waterfall

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Template
 
-from appliance.tenants.document import DAYS, SKILLS
+from core.tenants.document import DAYS, SKILLS
 from models.catalog import CATALOG
 from web.api.assistant import settings_of
 from web.auth.policy import Permission, grantable_roles
@@ -17,11 +17,11 @@ from web.scope import TenantScope
 from web.store.business import EVENTS
 
 T = "/t/{tenant_id:str}"
-# The personalities the dialogue ships (appliance/dialogue/skills/personalities/); a business may write its own.
+# The personalities the dialogue ships (core/dialogue/skills/personalities/); a business may write its own.
 PERSONALITIES = tuple(
     sorted(
         p.name.removesuffix(".md")
-        for p in (resources.files("appliance.dialogue") / "skills" / "personalities").iterdir()
+        for p in (resources.files("core.dialogue") / "skills" / "personalities").iterdir()
         if p.name.endswith(".md")
     )
 )

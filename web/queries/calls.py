@@ -8,10 +8,10 @@ from typing import Any
 
 import msgspec
 
-from appliance.calls.records import CallRecord, TurnRecord
-from appliance.errors import InputError
-from appliance.store.calls import CallRepository
-from appliance.store.database import Store, utcnow
+from core.errors import InputError
+from core.records import CallRecord, TurnRecord
+from core.store.calls import CallRepository
+from core.store.database import Store, utcnow
 
 PAGE = 50
 _WINDOWS = (timedelta(days=2), timedelta(days=16), timedelta(days=128), None)

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from appliance.errors import InputError
-from appliance.store.database import Store
+from core.errors import InputError
+from core.store.database import Store
 from web.queries.localtime import local_sql
 
 MAX_DAYS = 366

@@ -7,8 +7,8 @@ from typing import Any
 
 import msgspec
 
-from appliance.errors import InputError, NotFoundError
-from appliance.store.database import Store
+from core.errors import InputError, NotFoundError
+from core.store.database import Store
 
 PAGE = 100
 

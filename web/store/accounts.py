@@ -6,8 +6,8 @@ import re
 
 import msgspec
 
-from appliance.errors import InputError, NotFoundError
-from appliance.store.database import Store, new_id, utcnow
+from core.errors import InputError, NotFoundError
+from core.store.database import Store, new_id, utcnow
 from web.auth.passwords import hash_password, needs_rehash, verify_password
 from web.auth.policy import ROLES, Role
 

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from appliance.errors import InputError, NotFoundError
-from appliance.security.secrets import SecretStore
-from appliance.store.database import Store, new_id, utcnow
+from core.errors import InputError, NotFoundError
+from core.security.secrets import SecretStore
+from core.store.database import Store, new_id, utcnow
 
 # What a webhook can be told of (more will come with bookings and leads as events).
 EVENTS = ("call.ended",)

@@ -7,8 +7,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from appliance.security.secrets import SecretBox
-from appliance.store.database import Store, utcnow
+from core.security.secrets import SecretBox
+from core.store.database import Store, utcnow
 from web.store.cache import TtlCache
 
 _CACHE_S = 30.0

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import msgspec
 
-from appliance.errors import InputError, NotFoundError
-from appliance.security.secrets import SecretBox
-from appliance.store.database import Store, new_id, utcnow
+from core.errors import InputError, NotFoundError
+from core.security.secrets import SecretBox
+from core.store.database import Store, new_id, utcnow
 from web.auth.policy import Role
 from web.store.cache import TtlCache
 

@@ -1,0 +1,135 @@
+"""The business's own CalDAV calendar (Radicale, Nextcloud, iCloud, ...).
+
+Busy times come from the calendar itself, so appointments the staff enter in their calendar app are respected.
+A booking is re-checked and written under a per-calendar lock; bookings are also kept in the store (with the
+event's UID), so the staff UI lists them and a caller can cancel them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import caldav
+from caldav.lib.error import DAVError
+
+from core.calendars.base import Booked, NewBooking, Slot, SlotTaken
+from core.calendars.builtin import BuiltinCalendar
+from core.errors import ApplianceError
+from core.store.database import Store, new_id, utcnow
+from core.tenants.document import Caldav
+
+log = logging.getLogger(__name__)
+
+_LOCKS: dict[str, asyncio.Lock] = {}
+
+
+class CalendarUnavailable(ApplianceError):
+    """The CalDAV server could not be reached or refused us."""
+
+
+class CaldavCalendar:
+    def __init__(self, config: Caldav, store: Store, tenant_id: str, zone: ZoneInfo) -> None:
+        self._config = config
+        self._store = store
+        self._tenant = tenant_id
+        self._zone = zone
+        self._mirror = BuiltinCalendar(store, tenant_id, zone)
+        self._calendar: Any = None
+        self._lock = _LOCKS.setdefault(f"{config.url}|{config.calendar}", asyncio.Lock())
+
+    async def busy(self, start: datetime, end: datetime) -> list[Slot]:
+        slots: list[Slot] = await self._call(self._busy, start, end)
+        return slots
+
+    async def create(self, booking: NewBooking, buffer: timedelta) -> Booked:
+        async with self._lock:
+            if await self.busy(booking.start - buffer, booking.end + buffer):
+                raise SlotTaken(f"{booking.start.isoformat()} is no longer free")
+            uid = new_id("bk")
+            await self._call(self._save, booking, uid)
+        await asyncio.to_thread(self._remember, booking, uid)
+        return Booked(uid, booking.service, booking.start, booking.end, booking.name, booking.phone, "booked")
+
+    async def find(self, phone: str, after: datetime) -> list[Booked]:
+        return await self._mirror.find(phone, after)
+
+    async def cancel(self, booking_id: str) -> None:
+        await self._call(self._delete, booking_id)
+        await self._mirror.cancel(booking_id)
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except (DAVError, OSError, ValueError) as exc:
+            log.error("CalDAV calendar %s failed: %s", self._config.url, exc)
+            raise CalendarUnavailable(f"the calendar at {self._config.url} is not answering: {exc}") from exc
+
+    def _open(self) -> Any:
+        if self._calendar is None:
+            client = caldav.DAVClient(  # type: ignore[operator]
+                self._config.url, username=self._config.username or None, password=self._config.password or None
+            )
+            principal = client.principal()
+            wanted = self._config.calendar
+            found = [
+                c
+                for c in principal.calendars()
+                if wanted in (c.get_display_name(), str(c.url).rstrip("/").split("/")[-1])
+            ]
+            self._calendar = found[0] if found else principal.make_calendar(name=wanted, cal_id=wanted)
+        return self._calendar
+
+    def _busy(self, start: datetime, end: datetime) -> list[Slot]:
+        events = self._open().search(start=start, end=end, event=True, expand=True)
+        slots = []
+        for event in events:
+            component = event.icalendar_component
+            begin, finish = component.get("dtstart").dt, component.get("dtend")
+            finish = finish.dt if finish is not None else begin + component.get("duration").dt
+            slots.append(Slot(self._aware(begin), self._aware(finish)))
+        return slots
+
+    def _aware(self, value: datetime | date) -> datetime:
+        if not isinstance(value, datetime):  # an all-day event blocks the whole day
+            value = datetime.combine(value, datetime.min.time())
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self._zone)
+        return value.astimezone(self._zone)
+
+    def _save(self, booking: NewBooking, uid: str) -> None:
+        self._open().save_event(
+            dtstart=booking.start.astimezone(UTC),
+            dtend=booking.end.astimezone(UTC),
+            uid=uid,
+            summary=f"{booking.service}: {booking.name}",
+            description=f"Booked by phone.\nName: {booking.name}\nPhone: {booking.phone}\n{booking.notes}".strip(),
+        )
+
+    def _delete(self, uid: str) -> None:
+        self._open().event_by_uid(uid).delete()
+
+    def _remember(self, booking: NewBooking, uid: str) -> None:
+        now = utcnow()
+        self._store.execute(
+            "INSERT INTO bookings (id, tenant_id, call_id, service, starts_at, ends_at, customer_name, customer_phone, "
+            "status, notes, created_at, calendar, calendar_ref, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, 'caldav', ?, ?)",
+            [
+                uid,
+                self._tenant,
+                booking.call_id,
+                booking.service,
+                booking.start.astimezone(UTC).replace(tzinfo=None),
+                booking.end.astimezone(UTC).replace(tzinfo=None),
+                booking.name,
+                booking.phone,
+                booking.notes,
+                now,
+                uid,
+                now,
+            ],
+        )

@@ -1,0 +1,188 @@
+"""A call: the stages wired together. Transports (SIP, WebRTC, a file) feed it audio frames at the line's rate
+and read the assistant's audio from its playout buffer; everything else happens through events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import structlog
+
+from core.audio import StreamResampler, to_float
+from core.calls.bus import EventBus, Stage, Work
+from core.calls.control import CallControl
+from core.calls.limits import CallLimits
+from core.calls.listener import EndpointPolicy, Listener
+from core.calls.playout import Playout
+from core.calls.recorder import CallRecorder
+from core.calls.responder import Responder
+from core.calls.settings import CallSettings
+from core.calls.speaker import Speaker
+from core.calls.transcriber import Transcriber
+from core.calls.turns import TurnTracker
+from core.dialogue.dialogue import Dialogue
+from core.dialogue.outcome import call_outcome
+from core.events import (
+    AudioIn,
+    CallEnded,
+    CallerSaid,
+    CallStarted,
+    Dtmf,
+    Event,
+    HangupRequested,
+    TransferRequested,
+)
+from core.records import CallRecord
+from core.store.calls import CallRepository
+from core.store.database import utcnow
+from core.tenants.document import TenantDocument
+from models.foreground import Foreground
+from models.interfaces import LlmProvider, Pcm16, SttProvider, TtsProvider, VadProvider
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    vad: VadProvider
+    stt: SttProvider
+    llm: LlmProvider
+    tts: TtsProvider
+    foreground: Foreground
+
+
+class CallSession:
+    def __init__(
+        self,
+        *,
+        call: CallRecord,
+        tenant: TenantDocument,
+        models: Models,
+        settings: CallSettings,
+        rate: int,
+        calls: CallRepository,
+        dialogue: Callable[[structlog.stdlib.BoundLogger], Dialogue],
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.call = call
+        self.tenant = tenant
+        self.rate = rate
+        self.log: structlog.stdlib.BoundLogger = structlog.get_logger("call").bind(
+            call_id=call.id, tenant=call.tenant_id
+        )
+        self.bus = EventBus(self.log)
+        self.work = Work(self.log)
+        self.playout = Playout(rate)
+        self._clock = clock
+        publish = self.bus.publish
+        self._to_model_rate = StreamResampler(rate, models.vad.sample_rate)
+        self.listener = Listener(
+            models.vad,
+            EndpointPolicy(
+                threshold=settings.vad_threshold,
+                silence_s=(tenant.assistant.endpoint_silence_ms or settings.endpoint_silence_ms) / 1000,
+                min_speech_s=settings.min_speech_ms / 1000,
+                speculate_s=settings.speculate_after_ms / 1000,
+                barge_in_threshold=settings.barge_in_threshold,
+                barge_in_min_s=settings.barge_in_min_ms / 1000,
+                echo_margin=settings.echo_margin,
+            ),
+            publish,
+            self.log,
+            clock,
+            lag_s=self._to_model_rate.lag_s,
+            playback=self.playout if settings.barge_in else None,
+        )
+        self.dialogue = dialogue(self.log)
+        self.turns = TurnTracker(publish)
+        self._recorder = CallRecorder(calls, call.tenant_id, call.id, self.log)
+        for stage in (
+            self.listener,
+            Transcriber(models.stt, publish, self.work, self.log, clock),
+            Responder(self.dialogue, publish, self.work, self.log, clock),
+            Speaker(models.tts, self.playout, models.foreground, publish, self.work, self.log, clock),
+            CallControl(tenant, publish, self.log),
+            CallLimits(
+                tenant.telephony,
+                publish,
+                self.log,
+                busy=lambda: self.work.busy,
+                playing=lambda: self.playout.buffered_seconds,
+            ),
+            self.turns,
+            self._recorder,
+            self,
+        ):
+            self.bus.subscribe(stage)
+        self._samples_in = 0
+        self._started = clock()
+        self._ended = False
+        self.leaving: TransferRequested | HangupRequested | None = None
+
+    def subscribe(self, stage: Stage) -> None:
+        self.bus.subscribe(stage)
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, TransferRequested | HangupRequested) and self.leaving is None:
+            self.leaving = event
+
+    @property
+    def audio_time(self) -> float:
+        return self._samples_in / self.rate
+
+    @property
+    def busy(self) -> bool:
+        """Something the caller is waiting for is in progress: transcription, a reply, or its synthesis."""
+        return self.work.busy
+
+    async def listened(self) -> None:
+        """Wait for what runs while a caller listens to the reply (preparing the next turn). A simulated line that
+        does not play the reply in real time waits here, so the next turn starts as it would on a call."""
+        await self.dialogue.conversation.background_done()
+
+    async def start(self) -> None:
+        self.log.info("call started", channel=self.call.channel, caller=self.call.caller, callee=self.call.callee)
+        self.bus.publish(CallStarted(self.call))
+
+    def feed(self, frame: Pcm16) -> None:
+        """One frame of caller audio, 16-bit mono at the line's rate."""
+        self._samples_in += frame.size
+        audio = self._to_model_rate(np.ascontiguousarray(frame, dtype=np.int16))
+        if audio.size:
+            self.bus.publish(AudioIn(audio=to_float(audio), at=self.audio_time))
+
+    def dtmf(self, digit: str) -> None:
+        """The caller pressed a key."""
+        self.log.info("caller pressed a key", digit=digit)
+        self.bus.publish(Dtmf(digit))
+
+    def say(self, text: str) -> None:
+        """A typed caller turn: skips VAD and STT."""
+        self.log.info("caller typed", text=text)
+        self.bus.publish(CallerSaid(text=text, source="text", endpoint_wall=self._clock()))
+
+    async def settled(self) -> None:
+        await self.work.idle()
+
+    async def end(self, reason: str, *, wait: bool = True) -> CallRecord:
+        """Finish the call: by default after what is in progress, or at once (``wait=False``)."""
+        if self._ended:
+            return self.call
+        self._ended = True
+        if wait:
+            await self.work.idle()
+        else:
+            await self.work.cancel_all()
+        call = self.call
+        call.ended_at = utcnow()
+        call.duration_s = round(self._clock() - self._started, 2)
+        call.status = "ended"
+        call.end_reason = reason
+        call.outcome = call_outcome(self.dialogue.intents)
+        if isinstance(self.leaving, TransferRequested):
+            call.outcome = "transferred"
+            call.meta["transfer_target"] = self.leaving.target
+        self.bus.publish(CallEnded(call))
+        await self._recorder.close()
+        self.log.info("call ended", reason=reason, outcome=call.outcome, seconds=call.duration_s)
+        return call

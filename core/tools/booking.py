@@ -1,0 +1,205 @@
+"""Appointments: find a free slot, book it atomically, cancel or move it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from core.calendars.base import NewBooking, Slot, SlotTaken, free_slots
+from core.calendars.caldav_calendar import CalendarUnavailable
+from core.tenants.document import Service, TenantDocument
+from core.tools.base import ToolContext, ToolFailed
+
+_SHOWN = 3  # alternatives offered at once: more is hard to remember on the phone
+
+
+def _service(tenant: TenantDocument, name: str) -> Service:
+    for service in tenant.services:
+        if service.name.lower() == name.lower():
+            return service
+    if not tenant.services:
+        return Service(name=name or "Appointment")
+    raise ToolFailed(f"unknown service '{name}'")
+
+
+def _iso(slot: Slot) -> str:
+    return slot.start.isoformat()
+
+
+async def _day_slots(ctx: ToolContext, day: date, minutes: int) -> list[Slot]:
+    zone = ZoneInfo(ctx.tenant.timezone)
+    start = datetime.combine(day, time(0), zone)
+    try:
+        busy = await ctx.calendar.busy(start, start + timedelta(days=1))
+    except CalendarUnavailable as exc:
+        raise ToolFailed(str(exc)) from exc
+    earliest = ctx.now() + timedelta(minutes=ctx.tenant.booking.lead_minutes)
+    return free_slots(ctx.tenant, day, minutes, busy, earliest)
+
+
+async def nearest_free(ctx: ToolContext, around: datetime, minutes: int, limit: int = _SHOWN) -> list[Slot]:
+    """Free slots closest to ``around``, nearest first: that day first, then the following days."""
+    horizon = ctx.now().date() + timedelta(days=ctx.tenant.booking.horizon_days)
+    found: list[Slot] = []
+    day = around.date()
+    while day <= horizon and len(found) < limit:
+        slots = await _day_slots(ctx, day, minutes)
+        if day == around.date():
+            slots.sort(key=lambda s: abs((s.start - around).total_seconds()))
+        found += slots[: limit - len(found)]
+        day += timedelta(days=1)
+    return found
+
+
+class CheckAvailability:
+    name = "check_availability"
+    description = "Whether a time is free for a service, with the nearest free alternatives."
+    mutating = False
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "service": {"type": "string"},
+            "day": {"type": "string", "description": "ISO date"},
+            "from": {"type": "string", "description": "HH:MM local; equal to 'to' for an exact time"},
+            "to": {"type": "string"},
+        },
+        "required": ["service", "day"],
+    }
+
+    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        service = _service(ctx.tenant, args["service"])
+        try:
+            day = date.fromisoformat(args["day"])
+            start = time.fromisoformat(args["from"]) if args.get("from") else None
+            end = time.fromisoformat(args["to"]) if args.get("to") else None
+        except ValueError as exc:
+            raise ToolFailed(f"bad day or time: {exc}") from exc
+        zone = ZoneInfo(ctx.tenant.timezone)
+        slots = await _day_slots(ctx, day, service.duration_minutes)
+        if start is not None and start == end:
+            wanted = datetime.combine(day, start, zone)
+            if any(s.start == wanted for s in slots):
+                return {"free": True, "requested": wanted.isoformat(), "slots": [wanted.isoformat()]}
+            alternatives = await nearest_free(ctx, wanted, service.duration_minutes)
+            return {"free": False, "requested": wanted.isoformat(), "slots": [_iso(s) for s in alternatives]}
+        if start is not None and end is not None:
+            slots = [s for s in slots if start <= s.start.time() and s.start.time() < end]
+        if not slots:
+            around = datetime.combine(day, start or time(12), zone)
+            slots = await nearest_free(ctx, around, service.duration_minutes)
+            return {"free": False, "requested": None, "slots": [_iso(s) for s in slots]}
+        return {"free": True, "requested": None, "slots": [_iso(s) for s in slots[:_SHOWN]]}
+
+
+class CreateBooking:
+    name = "create_booking"
+    description = "Book a service at a start time for a named caller with a phone number."
+    mutating = True
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "service": {"type": "string"},
+            "start": {"type": "string", "description": "ISO date-time with offset"},
+            "name": {"type": "string"},
+            "phone": {"type": "string"},
+        },
+        "required": ["service", "start", "name", "phone"],
+    }
+
+    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        service = _service(ctx.tenant, args["service"])
+        try:
+            start = datetime.fromisoformat(args["start"])
+        except ValueError as exc:
+            raise ToolFailed(f"bad start: {exc}") from exc
+        if start.tzinfo is None:
+            raise ToolFailed("start has no UTC offset")
+        start = start.astimezone(ZoneInfo(ctx.tenant.timezone))
+        if start.time() not in {s.start.time() for s in await _day_slots(ctx, start.date(), service.duration_minutes)}:
+            alternatives = await nearest_free(ctx, start, service.duration_minutes)
+            return {"booked": False, "reason": "not free", "alternatives": [_iso(s) for s in alternatives]}
+        booking = NewBooking(
+            service=service.name,
+            start=start,
+            end=start + timedelta(minutes=service.duration_minutes),
+            name=args["name"],
+            phone=args["phone"],
+            call_id=ctx.call_id,
+        )
+        try:
+            booked = await ctx.calendar.create(booking, timedelta(minutes=ctx.tenant.booking.buffer_minutes))
+        except SlotTaken:
+            alternatives = await nearest_free(ctx, start, service.duration_minutes)
+            return {"booked": False, "reason": "taken", "alternatives": [_iso(s) for s in alternatives]}
+        except CalendarUnavailable as exc:
+            raise ToolFailed(str(exc)) from exc
+        _confirm(ctx, booked.id, service.name, start, args["name"], args["phone"])
+        return {
+            "booked": True,
+            "booking_id": booked.id,
+            "start": booked.start.isoformat(),
+            "end": booked.end.isoformat(),
+        }
+
+
+def _confirm(ctx: ToolContext, booking_id: str, service: str, start: datetime, name: str, phone: str) -> None:
+    tenant = ctx.tenant
+    when = start.strftime("%A %d %B at %H:%M")
+    if tenant.notifications.confirm_bookings_by_sms:
+        ctx.notifier.send(
+            tenant_id=tenant.id, call_id=ctx.call_id, kind="booking_confirmation", channel="sms", target=phone,
+            subject=tenant.name,
+            body=f"{service} booked for {when}. Ref {booking_id}. To change it, call {tenant.phone or 'us'}.",
+        )  # fmt: skip
+    if tenant.notifications.owner_email:
+        ctx.notifier.send(
+            tenant_id=tenant.id, call_id=ctx.call_id, kind="booking", channel="email",
+            target=tenant.notifications.owner_email, subject=f"New booking: {service}, {when}",
+            body=f"{name} ({phone}) booked {service} for {when} by phone. Ref {booking_id}.",
+        )  # fmt: skip
+
+
+class CancelOrReschedule:
+    name = "cancel_or_reschedule"
+    description = "Cancel a caller's booking, or move it to a new start time."
+    mutating = True
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "phone": {"type": "string"},
+            "action": {"type": "string", "enum": ["find", "cancel", "reschedule"]},
+            "booking_id": {"type": "string"},
+            "new_start": {"type": "string"},
+        },
+        "required": ["phone", "action"],
+    }
+
+    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+        bookings = await ctx.calendar.find(args["phone"], ctx.now())
+        listed = [{"booking_id": b.id, "service": b.service, "start": b.start.isoformat()} for b in bookings]
+        if args["action"] == "find":
+            return {"bookings": listed}
+        chosen = [b for b in bookings if b.id == args.get("booking_id")] if args.get("booking_id") else bookings[:1]
+        if not chosen:
+            return {"done": False, "reason": "no booking found", "bookings": listed}
+        booking = chosen[0]
+        if args["action"] == "cancel":
+            try:
+                await ctx.calendar.cancel(booking.id)
+            except CalendarUnavailable as exc:
+                raise ToolFailed(str(exc)) from exc
+            return {"done": True, "cancelled": booking.id, "start": booking.start.isoformat()}
+        moved = await CreateBooking().run(
+            ctx,
+            {
+                "service": booking.service,
+                "start": args.get("new_start", ""),
+                "name": booking.name,
+                "phone": booking.phone,
+            },
+        )
+        if not moved.get("booked"):
+            return {"done": False, **moved}
+        await ctx.calendar.cancel(booking.id)
+        return {"done": True, "cancelled": booking.id, **moved}

@@ -29,12 +29,13 @@ test: install
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
+# Each benchmark runs as a module from the root, where it imports bench.common and testkit as they are.
 bench: install
-	$(BIN)/python bench/pipeline.py
-	$(BIN)/python bench/dialogue.py
-	$(BIN)/python bench/kb.py
-	$(BIN)/python bench/sip_calls.py
-	$(BIN)/python bench/web.py
+	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.dialogue
+	$(BIN)/python -m bench.kb
+	$(BIN)/python -m bench.sip_calls
+	$(BIN)/python -m bench.web
 
 lint: install
 	$(BIN)/ruff check .

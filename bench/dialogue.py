@@ -1,6 +1,6 @@
 """The receptionist's conversations: how often each model gets the intent, the tool and its arguments right.
 
-    .venv/bin/python bench/dialogue.py [--llm qwen2.5-coder-0.5b --llm qwen2.5-coder-1.5b] [--runs 1]
+    .venv/bin/python -m bench.dialogue [--llm qwen2.5-coder-0.5b --llm qwen2.5-coder-1.5b] [--runs 1]
 
 Each case is a short typed call (so STT is out of the picture) on one of the test businesses: earlier turns set
 the scene, the last one is scored. Correct means: the turn's intent, the tool the flow ran on it (or none), and
@@ -14,33 +14,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from appliance import logs  # noqa: E402
-from appliance.runtime import Runtime  # noqa: E402
-from appliance.settings import load_settings  # noqa: E402
-from core.calendars.builtin import BuiltinCalendar  # noqa: E402
-from core.calls.simulate import CallerTurn, simulate_call  # noqa: E402
-from core.notify.config import NotificationSettings  # noqa: E402
-from core.notify.notifier import Notifier  # noqa: E402
-from core.store.database import Store  # noqa: E402
-from core.tenants.document import load_tenant_file  # noqa: E402
-from core.tools.base import ToolBox, ToolContext  # noqa: E402
-from core.tools.registry import tools_for  # noqa: E402
-
-TENANTS = [
-    ROOT / "examples" / "tenants" / "example.toml",
-    *sorted((ROOT / "tests" / "data" / "tenants").glob("*.toml")),
-]
+from appliance import logs
+from appliance.runtime import Runtime
+from bench.common import DENTIST, EXAMPLE_TENANT, PLUMBER, SALON, TENANT_FILES, bench_runtime, percentile, save_results
+from core.calendars.builtin import BuiltinCalendar
+from core.calls.simulate import CallerTurn, simulate_call
+from core.notify.config import NotificationSettings
+from core.notify.notifier import Notifier
+from core.store.database import Store
+from core.tenants.document import load_tenant_file
+from core.tools.base import ToolBox, ToolContext
+from core.tools.registry import tools_for
 
 
 def next_weekday(tenant_zone: str, weekday: int) -> str:
@@ -59,7 +48,6 @@ class Case:
     caller: str = "simulator"
 
 
-PLUMBER, DENTIST, SALON = "example", "lakeside-dental", "fern-and-fade"
 MEL, CHI, EDI = "Australia/Melbourne", "America/Chicago", "Europe/London"
 
 
@@ -189,27 +177,8 @@ def cases() -> list[Case]:
     ]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1) if ordered else 0.0
-
-
 async def run_model(llm: str, runs: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            None,
-            {
-                "APPLIANCE_DATA_DIR": tmp,
-                "APPLIANCE_MODELS__DIR": str(ROOT / "data" / "models"),
-                "APPLIANCE_MODELS__LLM": llm,
-            },
-        )
-        runtime = Runtime.open(settings)
-        for path in TENANTS:
-            runtime.tenants.save(load_tenant_file(path), replace=True, actor="bench")
-        await runtime.models.load(("vad", "stt", "llm", "tts"))
-        for tenant in (PLUMBER, DENTIST, SALON):
-            await runtime.warm_tenant(tenant)
+    async with bench_runtime(llm, TENANT_FILES, warm=(PLUMBER, DENTIST, SALON)) as runtime:
         await seed_bookings(runtime)
         rows, first_audio, tool_ms = [], [], {}
         for _ in range(runs):
@@ -220,7 +189,6 @@ async def run_model(llm: str, runs: int) -> dict[str, Any]:
                     first_audio.append(row["first_audio_ms"])
                 for name, ms in row["tool_ms"]:
                     tool_ms.setdefault(name, []).append(ms)
-        runtime.close()
     n = len(rows)
     return {
         "llm": llm,
@@ -231,8 +199,8 @@ async def run_model(llm: str, runs: int) -> dict[str, Any]:
         "intent_correct": sum(r["intent_ok"] for r in rows) / n,
         "tool_correct": sum(r["tool_ok"] for r in rows) / n,
         "args_correct": sum(r["args_ok"] for r in rows) / n,
-        "first_audio_p50_ms": percentile(first_audio, 0.5),
-        "first_audio_p95_ms": percentile(first_audio, 0.95),
+        "first_audio_p50_ms": percentile(first_audio, 0.5) or 0.0,
+        "first_audio_p95_ms": percentile(first_audio, 0.95) or 0.0,
         "tool_latency_ms": {
             k: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "n": len(v)} for k, v in tool_ms.items()
         },
@@ -309,10 +277,10 @@ _ACTING = {
 }
 
 
-async def booking_latency(n: int = 200) -> dict[str, float]:
+async def booking_latency(n: int = 200) -> dict[str, float | None]:
     """create_booking on the built-in calendar, alone: one free slot after another."""
     store = Store.memory()
-    tenant = load_tenant_file(TENANTS[0])
+    tenant = load_tenant_file(EXAMPLE_TENANT)
     zone = ZoneInfo(tenant.timezone)
     context = ToolContext(
         tenant=tenant, call_id=None, caller_number=None, now=lambda: datetime(2026, 6, 1, 7, 0, tzinfo=zone),
@@ -332,7 +300,7 @@ async def booking_latency(n: int = 200) -> dict[str, float]:
     return {"n": n, "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95)}
 
 
-def table(models: list[dict[str, Any]], booking: dict[str, float]) -> str:
+def table(models: list[dict[str, Any]], booking: dict[str, float | None]) -> str:
     lines = [
         "| model | turns (answered) | LLM plans parse | intent | tool | arguments | first audio p50 / p95 |",
         "|---|---|---|---|---|---|---|",
@@ -367,10 +335,7 @@ async def main() -> None:
     for model in models:
         for miss in model["misses"]:
             print(f"  miss ({model['llm']}): {json.dumps(miss)[:300]}")
-    out = ROOT / "bench" / "results" / "dialogue.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"models": models, "create_booking_alone": booking}, indent=2, default=str) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    save_results("dialogue", {"models": models, "create_booking_alone": booking})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Facts: how often the receptionist's answer to a fact question states the business's figure, and never a wrong one.
 
-    .venv/bin/python bench/facts.py [--llm qwen2.5-coder-0.5b] [--times 20] [--runs 1]
+    .venv/bin/python -m bench.facts [--llm qwen2.5-coder-0.5b] [--times 20] [--runs 1]
 
 Each question (a price, a duration, opening hours, something in the FAQ) is asked as the first turn of a typed
 call to one of the bundled businesses, at several call start times: the prompt holds the call's start time, and
@@ -19,28 +19,17 @@ import asyncio
 import json
 import re
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from appliance import logs  # noqa: E402
-from appliance.runtime import Runtime  # noqa: E402
-from appliance.settings import load_settings  # noqa: E402
-from core.dialogue.dialogue import Finished  # noqa: E402
-from core.dialogue.figures import NUMBER_WORDS  # noqa: E402
-from core.tenants.document import TenantDocument, load_tenant_file  # noqa: E402
-
-TENANTS = [
-    ROOT / "examples" / "tenants" / "example.toml",
-    *sorted((ROOT / "tests" / "data" / "tenants").glob("*.toml")),
-]
-PLUMBER, DENTIST, SALON = "example", "lakeside-dental", "fern-and-fade"
+from appliance import logs
+from appliance.runtime import Runtime
+from bench.common import DENTIST, PLUMBER, SALON, TENANT_FILES, bench_runtime, save_results
+from core.dialogue.figures import NUMBER_WORDS
+from core.tenants.document import TenantDocument, load_tenant_file
 
 
 @dataclass(frozen=True)
@@ -158,29 +147,15 @@ async def first_reply(runtime: Runtime, question: Question, moment: datetime) ->
     )
     try:
         await session.dialogue.warm()
-        finished = [out async for out in session.dialogue.respond(question.said) if isinstance(out, Finished)]
+        done = await session.dialogue.respond(question.said, 0, lambda event: None)
         await session.dialogue.conversation.background_done()
     finally:
         await session.end("benchmark")
-    return finished[-1].reply if finished else ""
+    return done.text
 
 
 async def run_model(llm: str, times: int, runs: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            None,
-            {
-                "APPLIANCE_DATA_DIR": tmp,
-                "APPLIANCE_MODELS__DIR": str(ROOT / "data" / "models"),
-                "APPLIANCE_MODELS__LLM": llm,
-            },
-        )
-        runtime = Runtime.open(settings)
-        for path in TENANTS:
-            runtime.tenants.save(load_tenant_file(path), replace=True, actor="bench")
-        await runtime.models.load(("vad", "stt", "llm", "tts"))
-        for tenant in (PLUMBER, DENTIST, SALON):
-            await runtime.warm_tenant(tenant)
+    async with bench_runtime(llm, TENANT_FILES, warm=(PLUMBER, DENTIST, SALON)) as runtime:
         business = {t: figures_of(runtime.tenants.get(t)) for t in (PLUMBER, DENTIST, SALON)}
         rows = []
         for _ in range(runs):
@@ -199,7 +174,6 @@ async def run_model(llm: str, times: int, runs: int) -> dict[str, Any]:
                         }
                     )
                 print(f"  {len(rows)} replies: {question.said}", file=sys.stderr, flush=True)
-        runtime.close()
     return {"llm": llm, "times": times, "runs": runs, **summary(rows), "rows": rows}
 
 
@@ -241,7 +215,7 @@ def table(model: dict[str, Any]) -> str:
 def rescore(path: Path) -> dict[str, Any]:
     """The replies of an earlier run, scored again (as this file now scores them)."""
     model = json.loads(path.read_text())
-    tenants = {tenant.id: tenant for tenant in map(load_tenant_file, TENANTS)}
+    tenants = {tenant.id: tenant for tenant in map(load_tenant_file, TENANT_FILES)}
     questions = {(q.tenant, q.said): q for q in QUESTIONS}
     rows = [r for r in model["rows"] if (r["tenant"], r["said"]) in questions]
     for r in rows:
@@ -269,10 +243,7 @@ async def main() -> None:
     model = await run_model(args.llm, args.times, args.runs)
     print(table(model))
     _made_up(model)
-    out = ROOT / "bench" / "results" / "facts.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(model, indent=2, default=str) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    save_results("facts", model)
 
 
 def _made_up(model: dict[str, Any]) -> None:

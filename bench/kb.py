@@ -1,7 +1,7 @@
 """Knowledge base benchmark: retrieval quality on a QA set over a website written for it, search latency at
 scale, ingest throughput. Prints a table and writes bench/results/kb.json.
 
-    python bench/kb.py [--sizes 1000,10000,100000] [--runs 3]
+    python -m bench.kb [--sizes 1000,10000,100000] [--runs 3]
 
 Quality: the website in bench/data/vet_site (a veterinary clinic) is served on 127.0.0.1 and ingested through
 the real pipeline (crawl, extraction, chunking, embedding, LanceDB); each question of bench/data/vet_qa.json
@@ -18,7 +18,6 @@ import functools
 import json
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -29,21 +28,18 @@ from typing import Any
 import msgspec
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from appliance import logs  # noqa: E402
-from appliance.settings import load_settings  # noqa: E402
-from core.store.database import Store  # noqa: E402
-from core.store.tenants import TenantRepository  # noqa: E402
-from core.tenants.document import parse_tenant  # noqa: E402
-from kb.base import MIN_WINDOW, KnowledgeBase  # noqa: E402
-from kb.fusion import fuse  # noqa: E402
-from kb.index import Index, LegHit, rows_table, table_name  # noqa: E402
-from models.loader import ModelSet  # noqa: E402
+from appliance import logs
+from appliance.settings import load_settings
+from bench.common import ROOT, percentile, save_results
+from core.store.database import Store
+from core.store.tenants import TenantRepository
+from core.tenants.document import parse_tenant
+from kb.base import MIN_WINDOW, KnowledgeBase
+from kb.fusion import fuse
+from kb.index import Index, LegHit, rows_table, table_name
+from models.loader import ModelSet
 
 DATA = ROOT / "bench" / "data"
-RESULTS = ROOT / "bench" / "results"
 TENANT = {
     "id": "bench-vet",
     "name": "Northgate Veterinary Clinic",
@@ -62,10 +58,6 @@ def serve_site() -> tuple[ThreadingHTTPServer, str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
-def _p95(ordered: list[float]) -> float:
-    return ordered[int(0.95 * (len(ordered) - 1))]
 
 
 def _rate(figures: dict[str, int], seconds: float) -> dict[str, float]:
@@ -142,9 +134,8 @@ async def latency(index: Index, sizes: list[int], runs: int, queries: list[str],
                 )
                 fuse(by_text, by_vector, 5, vector)
                 times.append((time.perf_counter() - t) * 1000)
-            times.sort()
             p50s.append(statistics.median(times))
-            p95s.append(_p95(times))
+            p95s.append(percentile(times, 0.95))
         index.drop(name)
         out.append({"chunks": n, "build_s": round(build_s, 1), "p50_ms": round(statistics.median(p50s), 1),
                     "p95_ms": round(statistics.median(p95s), 1), "runs": runs, "queries": len(queries)})  # fmt: skip
@@ -155,7 +146,7 @@ async def latency(index: Index, sizes: list[int], runs: int, queries: list[str],
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
@@ -201,19 +192,17 @@ async def main() -> None:
     print("latency:", flush=True)
     scale = await latency(kb._index, [int(s) for s in args.sizes.split(",")], args.runs, queries, embedder)
 
-    embed_ms.sort()
     result = {
         "quality": scores,
         "latency": scale,
-        "query_embedding_ms": {"p50": round(statistics.median(embed_ms), 1), "p95": round(_p95(embed_ms), 1)},
+        "query_embedding_ms": {"p50": round(statistics.median(embed_ms), 1), "p95": percentile(embed_ms, 0.95)},
         "ingest": {
             "site": _rate({"pages": info.pages, "chunks": info.chunks}, site_s),
             "document": _rate({"chunks": big.chunks}, big_s),
         },
         "cpu_count": os.cpu_count(),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "kb.json").write_text(json.dumps(result, indent=2))
+    save_results("kb", result)
     print(f"\n| {len(queries)} questions, {info.pages} pages, {info.chunks} chunks | recall@5 | MRR |\n|---|---|---|")
     for leg in ("bm25", "vector", "hybrid"):
         print(f"| {leg} | {scores[leg]['recall_at_5']:.3f} | {scores[leg]['mrr']:.3f} |")

@@ -1,6 +1,6 @@
 """Per-stage figures of the call loop, and voice-to-voice latency over simulated calls.
 
-    .venv/bin/python bench/pipeline.py [--runs 5] [--calls 3] [--llm qwen2.5-coder-0.5b] [--no-serve]
+    .venv/bin/python -m bench.pipeline [--runs 5] [--calls 3] [--llm qwen2.5-coder-0.5b] [--no-serve]
 
 Prints a table and writes bench/results/pipeline.json. Each figure is the median of ``--runs`` runs (the voice-to-
 voice figures pool every turn of ``--calls`` calls of 5 turns). The caller's turns are spoken by Piper and passed
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
 import socket
@@ -23,22 +22,27 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from appliance import logs  # noqa: E402
-from appliance.runtime import Runtime  # noqa: E402
-from appliance.settings import load_settings  # noqa: E402
-from core.audio import read_wav, to_float  # noqa: E402
-from core.calls.simulate import CallerTurn, simulate_call  # noqa: E402
-from core.dialogue.conversation import opening  # noqa: E402
-from core.dialogue.plan import plan_schema  # noqa: E402
-from core.tenants.document import load_tenant_file  # noqa: E402
-from models.interfaces import ChatMessage  # noqa: E402
-from tests.sounds import piper_clip, with_silence  # noqa: E402
+from appliance import logs
+from appliance.runtime import Runtime
+from bench.common import (
+    APPLIANCE,
+    EXAMPLE_TENANT,
+    MODELS,
+    appliance_env,
+    bench_runtime,
+    percentile,
+    save_results,
+    wait_healthy,
+)
+from core.audio import read_wav, to_float
+from core.calls.simulate import CallerTurn, simulate_call
+from core.dialogue.conversation import opening
+from core.dialogue.plan import plan_schema
+from models.interfaces import ChatMessage
+from testkit.ports import free_port
+from testkit.sounds import piper_clip, with_silence
 
 CALLER_TURNS = [
     "Hi, how much is a call-out on a weekday?",
@@ -52,11 +56,6 @@ UTTERANCE_3S = "Hello, could someone come and look at my hot water system tomorr
 
 def median(values: list[float]) -> float:
     return round(statistics.median(values), 1)
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))], 1)
 
 
 async def bench_models(runtime: Runtime, runs: int, sounds: Path) -> dict[str, Any]:
@@ -156,33 +155,21 @@ async def bench_calls(runtime: Runtime, calls: int, sounds: Path) -> dict[str, A
     return {
         "voice_to_voice_turns": len(v2v),
         "voice_to_voice_p50_ms": median(v2v),
-        "voice_to_voice_p95_ms": p95(v2v),
+        "voice_to_voice_p95_ms": percentile(v2v, 0.95),
         **{f"{key}_p50_ms": median(values) for key, values in parts.items() if values},
         "transcripts": transcripts[: len(CALLER_TURNS)],
     }
 
 
-def bench_serve_memory(data: Path, models_dir: Path) -> dict[str, Any]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    env.update(APPLIANCE_DATA_DIR=str(data), APPLIANCE_MODELS__DIR=str(models_dir), APPLIANCE_SERVER__PORT=str(port))
-    appliance = [sys.executable, "-m", "appliance"]
-    tenant = ROOT / "examples" / "tenants" / "example.toml"
-    subprocess.run([*appliance, "tenant", "create", "--from", str(tenant), "--if-missing"], env=env, check=True)
+def bench_serve_memory(data: Path) -> dict[str, Any]:
+    port = free_port(socket.SOCK_STREAM)
+    env = appliance_env()
+    env.update(APPLIANCE_DATA_DIR=str(data), APPLIANCE_MODELS__DIR=str(MODELS), APPLIANCE_SERVER__PORT=str(port))
+    subprocess.run([*APPLIANCE, "tenant", "create", "--from", str(EXAMPLE_TENANT), "--if-missing"], env=env, check=True)
     started = time.perf_counter()
-    proc = subprocess.Popen([*appliance, "serve"], env=env, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*APPLIANCE, "serve"], env=env, stderr=subprocess.DEVNULL)
     try:
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.perf_counter() - started > 300:
-                raise RuntimeError("appliance serve did not become healthy")
-            time.sleep(0.2)
+        wait_healthy(port, proc, 300)
         ready = time.perf_counter() - started
         status = Path(f"/proc/{proc.pid}/status").read_text()
         peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
@@ -247,37 +234,20 @@ async def main() -> None:
     parser.add_argument("--no-serve", action="store_true", help="skip the memory figure of appliance serve")
     args = parser.parse_args()
     logs.configure("warning", None)
-    models_dir = ROOT / "data" / "models"
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         sounds = data / "sounds"
         sounds.mkdir()
-        settings = load_settings(
-            None,
-            {
-                # Settings to compare (APPLIANCE_MODELS__STT_WINDOW_S=30, say) come from the environment.
-                **{k: v for k, v in os.environ.items() if k.startswith("APPLIANCE_")},
-                "APPLIANCE_DATA_DIR": str(data / "bench"),
-                "APPLIANCE_MODELS__DIR": str(models_dir),
-                "APPLIANCE_MODELS__LLM": args.llm,
-            },
-        )
-        runtime = Runtime.open(settings)
-        runtime.tenants.save(
-            load_tenant_file(ROOT / "examples" / "tenants" / "example.toml"), replace=True, actor="bench"
-        )
-        await runtime.models.load(("vad", "stt", "llm", "tts"))
+        # Settings to compare (APPLIANCE_MODELS__STT_WINDOW_S=30, say) come from the environment.
+        env = {k: v for k, v in os.environ.items() if k.startswith("APPLIANCE_")}
         results: dict[str, Any] = {"llm": args.llm, "runs": args.runs, "cpu_count": os.cpu_count()}
-        results.update(await bench_models(runtime, args.runs, sounds))
-        results.update(await bench_calls(runtime, args.calls, sounds))
-        runtime.close()
+        async with bench_runtime(args.llm, [EXAMPLE_TENANT], data_dir=data / "bench", env=env) as runtime:
+            results.update(await bench_models(runtime, args.runs, sounds))
+            results.update(await bench_calls(runtime, args.calls, sounds))
         if not args.no_serve:
-            results.update(bench_serve_memory(data / "serve", models_dir))
+            results.update(bench_serve_memory(data / "serve"))
     print(table(results))
-    out = ROOT / "bench" / "results" / "pipeline.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    save_results("pipeline", results)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Simultaneous phone calls: N callers (sipp, through kamailio) ring the appliance at once, listen to the
 greeting, each say the same question, and listen to the answer.
 
-    .venv/bin/python bench/sip_calls.py [--calls 1 2 4 8] [--rounds 3] [--llm qwen2.5-coder-0.5b]
+    .venv/bin/python -m bench.sip_calls [--calls 1 2 4 8] [--rounds 3] [--llm qwen2.5-coder-0.5b]
 
 Everything real: ``appliance serve`` in its own process with a trunk, kamailio as the registrar and proxy, one
 sipp per caller streaming a phone-band recording of the question over RTP. The callers' side is measured on the
@@ -34,7 +34,6 @@ import socket
 import statistics
 import struct
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -46,16 +45,15 @@ from typing import Any
 import httpx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from appliance.settings import load_settings  # noqa: E402
-from core.audio import read_wav, resample  # noqa: E402
-from models.loader import ModelSet  # noqa: E402
-from sip.settings import CALL_SLOTS  # noqa: E402
-from tests.peers.kamailio import Kamailio, free_media_port, free_port  # noqa: E402
-from tests.peers.sipp import call_scenario, run_sipp  # noqa: E402
-from tests.sounds import piper_clip  # noqa: E402
+from appliance.settings import load_settings
+from bench.common import APPLIANCE, EXAMPLE_TENANT, MODELS, ROOT, appliance_env, percentile, save_results
+from core.audio import read_wav, resample
+from models.loader import ModelSet
+from sip.settings import CALL_SLOTS
+from testkit.peers.kamailio import Kamailio
+from testkit.peers.sipp import call_scenario, run_sipp
+from testkit.ports import free_media_port, free_port
+from testkit.sounds import piper_clip
 
 DID = "+61395550142"  # the example tenant's number
 TENANT = "example"
@@ -248,14 +246,12 @@ username = "{TRUNK_USER}"
 password = "{TRUNK_PASSWORD}"
 """
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env = appliance_env()
     env["APPLIANCE_CONFIG"] = str(config)
     env["APPLIANCE_MODELS__DIR"] = str(models_dir())
-    appliance = [sys.executable, "-m", "appliance"]
-    example = ROOT / "examples" / "tenants" / "example.toml"
-    subprocess.run([*appliance, "tenant", "create", "--from", str(example)], env=env, check=True, cwd=ROOT)
+    subprocess.run([*APPLIANCE, "tenant", "create", "--from", str(EXAMPLE_TENANT)], env=env, check=True, cwd=ROOT)
     with (folder / "serve.log").open("ab") as output:
-        proc = subprocess.Popen([*appliance, "serve"], env=env, cwd=ROOT, stdout=output, stderr=output)
+        proc = subprocess.Popen([*APPLIANCE, "serve"], env=env, cwd=ROOT, stdout=output, stderr=output)
     log = folder / "data" / "logs" / "appliance.jsonl"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -352,13 +348,6 @@ def media_round(n: int, appliance: Appliance, trunk: Kamailio, folder: Path) -> 
     return round(10 * (cpu_after - cpu_before), 1)
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
-
-
 def summarise(rounds: list[Round]) -> dict[str, Any]:
     figures = [f for r in rounds for f in r.figures]
     rtt = [f.invite_to_200_ms for f in figures if f.invite_to_200_ms is not None]
@@ -442,7 +431,7 @@ def _question_wav(folder: Path) -> Path:
 
 def models_dir() -> Path:
     """Assembled models are kept between runs (as ``make run`` keeps them), unless told otherwise."""
-    return Path(os.environ.get("APPLIANCE_MODELS__DIR") or ROOT / "data" / "models")
+    return Path(os.environ.get("APPLIANCE_MODELS__DIR") or MODELS)
 
 
 def _report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -465,10 +454,7 @@ def _report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
             print(f"      refused: {count} with {answer} (over sip.max_calls)")
         for note in r["notes"]:
             print(f"      {note}")
-    out = ROOT / "bench" / "results" / "sip_calls.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"llm": args.llm, "rounds": args.rounds, "results": results}, indent=2))
-    print(f"written {out}")
+    save_results("sip_calls", {"llm": args.llm, "rounds": args.rounds, "results": results})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Latency and throughput of the staff API with 100k stored calls: the calls list and the dashboard, under a load
 generator on loopback at several concurrencies. Prints a table and writes bench/results/web.json.
 
-    python bench/web.py [--calls 100000] [--seconds 8] [--concurrency 1 10 50]
+    python -m bench.web [--calls 100000] [--seconds 8] [--concurrency 1 10 50]
 
 The server runs in its own process (the appliance's app without its models), so the load generator does not
 share its interpreter. Calls are spread over the last year and stored in the order they happened, as a box
@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -24,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.common import ROOT, percentile, save_results, wait_healthy
+from testkit.ports import free_port
 
 TENANT = "bench-clinic"
 TARGETS_MS = {"calls list": 50.0, "dashboard 30 days": 150.0, "dashboard 1 year": 150.0}
@@ -114,13 +113,12 @@ async def load(url: str, token: str, concurrency: int, seconds: float) -> dict[s
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
-    ordered = sorted(latencies)
     return {
-        "requests": len(ordered),
+        "requests": len(latencies),
         "errors": errors,
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
-        "rps": round(len(ordered) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": percentile(latencies, 0.95),
+        "rps": round(len(latencies) / elapsed, 1),
     }
 
 
@@ -135,28 +133,16 @@ def main() -> None:
         serve(Path(args.serve[0]), int(args.serve[1]))
         return
 
-    from tests.web.harness import free_port
-
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         began = time.perf_counter()
         token = seed(data_dir, args.calls)
         print(f"seeded {args.calls:,} calls in {time.perf_counter() - began:.1f} s")
-        port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        server = subprocess.Popen([sys.executable, __file__, "--serve", str(data_dir), str(port)], env=env)
+        port = free_port(socket.SOCK_STREAM)
+        server = subprocess.Popen([sys.executable, "-m", "bench.web", "--serve", str(data_dir), str(port)], cwd=ROOT)
         base = f"http://127.0.0.1:{port}/api/v1/tenants/{TENANT}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code in (200, 503):
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.2)
+            wait_healthy(port, server, 60, answers=(200, 503))  # 503: no models loaded, as asked
             today = time.strftime("%Y-%m-%d")
             year_ago = time.strftime("%Y-%m-%d", time.localtime(time.time() - 364 * 86400))
             endpoints = {
@@ -185,10 +171,7 @@ def main() -> None:
             f"{r['endpoint']:<20}{r['concurrency']:>8}{r['requests']:>10}{r['errors']:>8}{r['p50_ms']:>9}"
             f"{r['p95_ms']:>9}{r['rps']:>8}  {target:.0f} ms {mark}"
         )
-    out = ROOT / "bench" / "results" / "web.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"calls": args.calls, "seconds": args.seconds, "results": results}, indent=2))
-    print(f"\nwritten to {out}")
+    save_results("web", {"calls": args.calls, "seconds": args.seconds, "results": results})
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from core.audio import read_wav
 from core.calls.playout import Playout
 from core.events import BargeIn, Event, SpeechStarted
 from models.interfaces import Pcm16
-from tests.sounds import piper_clip
+from testkit.sounds import piper_clip
 
 RATE = 8000
 FRAME = RATE // 50

@@ -22,7 +22,7 @@ from models.errors import ModelError
 from models.grammar_sampler import GrammarSampler
 from models.interfaces import ChatMessage
 from models.llamacpp_llm import LlamaCppLlm, _Forcing, _gbnf
-from tests.sounds import concat, espeak_clip, piper_clip
+from testkit.sounds import concat, espeak_clip, piper_clip
 
 
 def _words(text: str) -> set[str]:

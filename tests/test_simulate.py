@@ -13,8 +13,8 @@ from core.audio import read_wav
 from core.calls.simulate import CallerTurn, simulate_call
 from core.store.calls import CallRepository
 from core.store.database import Store
+from testkit.sounds import espeak_clip, piper_clip, with_silence
 from tests.conftest import EXAMPLE_TENANT, cli_env
-from tests.sounds import espeak_clip, piper_clip, with_silence
 
 
 async def test_audio_and_text_turns_are_answered_and_stored(loaded: Runtime, sounds: Path) -> None:

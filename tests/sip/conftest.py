@@ -20,8 +20,8 @@ from appliance.runtime import Runtime
 from core.tenants.document import parse_tenant
 from sip.service import SipService
 from sip.settings import SipSettings, TrunkSettings
-from tests.peers.baresip import free_port_pair
-from tests.peers.kamailio import Kamailio, free_port
+from testkit.peers.kamailio import Kamailio
+from testkit.ports import free_port, free_port_pair
 from tests.sip.tenants import BERLIN_DID, HUMAN_NUMBER, TENANTS, TORONTO_DID, UNOWNED_DID
 
 TRUNK_USER, TRUNK_PASSWORD = "box-17", "correct horse"

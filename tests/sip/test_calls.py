@@ -18,11 +18,11 @@ from core.audio import read_wav
 from core.calls.session import CallSession
 from core.errors import NotFoundError
 from sip.service import SipService
-from tests.peers.baresip import Baresip, wav_for_line
-from tests.peers.sipp import Dtmf, SippResult, call_scenario, raw_scenario, refused_scenario, run_sipp
+from testkit.peers.baresip import Baresip, wav_for_line
+from testkit.peers.sipp import Dtmf, SippResult, call_scenario, raw_scenario, refused_scenario, run_sipp
+from testkit.sounds import piper_clip
 from tests.sip.conftest import Trunk, until
 from tests.sip.tenants import BERLIN_DID, HUMAN_NUMBER, TORONTO_DID, UNOWNED_DID
-from tests.sounds import piper_clip
 
 
 def speech(pcm: np.ndarray, rate: int, threshold: float = 500.0, gap_s: float = 0.6) -> list[tuple[float, float]]:

@@ -18,10 +18,10 @@ import pytest
 from appliance.runtime import Runtime
 from appliance.settings import load_settings
 from sip.line import SHUTDOWN_LINE
+from testkit.peers.baresip import Baresip, wav_for_line
+from testkit.peers.sipp import refused_scenario, run_sipp
+from testkit.ports import free_port
 from tests.conftest import cli_env
-from tests.peers.baresip import Baresip, wav_for_line
-from tests.peers.kamailio import free_port
-from tests.peers.sipp import refused_scenario, run_sipp
 from tests.sip.conftest import SPARE_USER, TRUNK_PASSWORD, TRUNK_USER, Trunk
 from tests.sip.tenants import TENANTS, TORONTO_DID
 from tests.sip.test_calls import speech

@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Playwright, expect
 
 from appliance.runtime import Runtime
 from core.audio import decode_wav, read_wav
-from tests.sounds import piper_clip, with_silence
+from testkit.sounds import piper_clip, with_silence
 from tests.web.conftest import fresh_runtime, sign_in
 from tests.web.harness import CHROMIUM, CHROMIUM_ARGS, Served, serve, shot
 from tests.web.seed import Seeded, seed

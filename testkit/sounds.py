@@ -1,5 +1,5 @@
-"""Speech clips made for tests: espeak-ng (robotic) or Piper (natural), passed through a phone line's 8 kHz
-mu-law and back, as a caller would sound."""
+"""Speech clips made for tests and benchmarks: espeak-ng (robotic) or Piper (natural), passed through a phone
+line's 8 kHz mu-law and back, as a caller would sound."""
 
 from __future__ import annotations
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from testkit.ports import udp_bound
 
 _CONFIG = """#!KAMAILIO
 debug=2
@@ -94,42 +95,6 @@ request_route {{
     sl_send_reply("404", "No such number");
 }}
 """
-
-
-def free_port(kind: int = socket.SOCK_DGRAM, both: bool = False) -> int:
-    """A port free for UDP (and TCP too when ``both``) on 127.0.0.1."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, kind) as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if not both:
-            return port
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
-
-
-def free_media_port() -> int:
-    """An even UDP port with the three after it free too on 127.0.0.1: an RTP peer binds its RTCP port (+1),
-    and sipp a second stream's pair (+2, +3)."""
-    for _ in range(100):
-        port = free_port() // 2 * 2
-        if not any(udp_bound(p) for p in range(port, port + 4)):
-            return port
-    raise RuntimeError("no free media port")
-
-
-def udp_bound(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 @dataclass

@@ -24,7 +24,7 @@ import soundfile
 
 from core.audio import resample
 from models.interfaces import Pcm16
-from tests.peers.kamailio import free_port
+from testkit.ports import free_port, free_port_pair
 
 _CONFIG = """poll_method epoll
 sip_listen 127.0.0.1:{sip_port}
@@ -200,19 +200,6 @@ class Baresip:
                         with self._cond:
                             self.events.append(event)
                             self._cond.notify_all()
-
-
-def free_port_pair() -> int:
-    """A UDP/TCP port whose next port is free too: baresip also listens for TLS on the SIP port + 1."""
-    for _ in range(100):
-        port = free_port(both=True)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port pair")
 
 
 def wav_for_line(

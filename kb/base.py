@@ -12,13 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
-import msgspec
 import numpy as np
 
 from core.knowledge import Passage
 from core.store.database import Store
 from core.store.tenants import TenantRepository
-from kb.catalog import Catalog, Mode, SourceInfo, SourceRecord, TenantKnowledge
+from kb.catalog import Catalog, KnowledgeSummary, Mode, SourceInfo, SourceRecord
 from kb.chunk import Chunker
 from kb.crawl import CrawlLimits, crawl
 from kb.document import Document, Section
@@ -54,11 +53,6 @@ class Models(Protocol):
     def embedder(self) -> Embedder: ...
 
     def llm(self) -> LlmProvider: ...
-
-
-class KnowledgeSummary(msgspec.Struct, kw_only=True):
-    knowledge: TenantKnowledge
-    sources: list[SourceInfo]
 
 
 class KnowledgeBase:

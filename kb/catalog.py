@@ -35,6 +35,11 @@ class TenantKnowledge(msgspec.Struct, kw_only=True):
     updated_at: str | None
 
 
+class KnowledgeSummary(msgspec.Struct, kw_only=True):
+    knowledge: TenantKnowledge
+    sources: list[SourceInfo]
+
+
 class SourceRecord(msgspec.Struct, kw_only=True):
     """What a successful ingest of one source leaves in the catalog."""
 

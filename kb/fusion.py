@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 import numpy as np
 
-from kb.index import LegHit
 from models.interfaces import Float32
+
+if TYPE_CHECKING:
+    # kb.index loads LanceDB and pyarrow; a Hit read from the server's answer (appliance kb search) needs neither.
+    from kb.index import LegHit
 
 RRF_K = 60
 Leg = Literal["bm25", "vector"]

@@ -1,4 +1,9 @@
-"""The ``appliance`` command. Nothing imports this package: it only turns arguments into calls on the rest."""
+"""The ``appliance`` command. Nothing imports this package: it only turns arguments into calls on the rest.
+
+Its modules import at their top only what parsing the arguments needs; what a command works with is imported
+inside the command, so that ``--help`` and the commands sent to the running server start at once instead of
+loading the whole application first (tests/test_cli_startup.py checks it).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from appliance import logs
 from appliance.cli.call import call
 from appliance.cli.context import CliContext
 from appliance.cli.kb import kb
@@ -33,6 +37,8 @@ log = logging.getLogger("appliance.cli")
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None) -> None:
     """An AI phone receptionist that runs on this box."""
+    from appliance import logs  # structlog, with rich for its console: not needed to print the help
+
     settings = load_settings(config)
     # Commands other than serve keep the terminal for their own output; their log still goes to the file.
     console = None if ctx.invoked_subcommand == "serve" else "warning"

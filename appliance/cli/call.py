@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import msgspec
 
 from appliance.cli.context import CliContext
-from core.calls.simulate import SimulationReport, SimulationRequest, SimulationTurnInput
 from core.errors import InputError
+
+# The simulation's types live with the call loop (audio, the models' interfaces), which `call list` and `--help`
+# have no use for: only the command that runs a call imports them.
+if TYPE_CHECKING:
+    from core.calls.simulate import SimulationReport, SimulationTurnInput
 
 
 class _OrderedTurns(click.Command):
@@ -100,6 +104,8 @@ def simulate(
     )
     if not order:
         raise click.UsageError("give at least one --audio FILE, --say TEXT or --dtmf KEY")
+    from core.calls.simulate import SimulationRequest
+
     turns = [_turn(kind, value) for kind, value in order]
     request = SimulationRequest(tenant=tenant, turns=turns, realtime=realtime, rate=int(rate))  # type: ignore[arg-type]
     obj: CliContext = ctx.obj
@@ -120,6 +126,8 @@ def simulate(
 
 
 def _turn(kind: str, value: str) -> SimulationTurnInput:
+    from core.calls.simulate import SimulationTurnInput
+
     if kind == "say":
         return SimulationTurnInput(text=value)
     if kind == "dtmf":

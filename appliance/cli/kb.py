@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import msgspec
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from appliance.cli.context import CliContext
 from core.errors import InputError
 from core.tenants.document import Service
-from kb.catalog import SourceInfo
-from kb.progress import OnProgress
-from kb.progress import Progress as IngestProgress
+
+if TYPE_CHECKING:
+    from kb.catalog import SourceInfo
+    from kb.progress import OnProgress
+    from kb.progress import Progress as IngestProgress
 
 _PHASES = {"queued": "waiting", "fetching": "fetching", "extracting": "extracting", "embedding": "embedding"}
 _PHASES |= {"indexing": "indexing", "done": "done", "failed": "failed"}
@@ -189,6 +190,10 @@ def _added(info: SourceInfo) -> None:
 
 @contextmanager
 def _bar(source: str) -> Iterator[OnProgress]:
+    # rich is imported only when there is an ingest to show: `kb list`, `kb search` and `--help` do without it.
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]{task.fields[phase]:<10}"),

@@ -6,7 +6,6 @@ import click
 
 from appliance.cli.context import CliContext
 from models.catalog import CATALOG
-from models.loader import ModelSet
 
 
 @click.group()
@@ -28,6 +27,8 @@ def list_(obj: CliContext) -> None:
 @click.pass_obj
 def check(obj: CliContext) -> None:
     """Find (and assemble, if needed) every configured model, without loading it."""
+    from models.loader import ModelSet  # with numpy and the device probe: not needed to list the catalog
+
     model_set = ModelSet(obj.settings.models, obj.settings.models_path)
     for model in model_set.resolve_all():
         click.echo(f"{model.role:<8} {model.name:<24} {model.path}")

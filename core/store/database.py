@@ -16,11 +16,12 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ApplianceError
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ class Store:
 
     @classmethod
     def open(cls, path: Path) -> Store:
+        # DuckDB is imported when a store opens, not with this module: the CLI reads rows the running server sends
+        # (tenants, calls, sources) through the types defined next to the store, and needs no database for that.
+        import duckdb
+
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             connection = duckdb.connect(str(path))
@@ -65,6 +70,8 @@ class Store:
 
     @classmethod
     def memory(cls) -> Store:
+        import duckdb
+
         store = cls(duckdb.connect(":memory:"), None)
         store.migrate()
         return store

@@ -10,7 +10,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from kb.base import KnowledgeSummary
+from kb.catalog import KnowledgeSummary
 from kb.errors import SourceError
 from kb.fusion import Hit
 from kb.jobs import IngestJob

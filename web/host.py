@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.calls.host import CallHost
 from core.knowledge import Knowledge
@@ -34,6 +34,8 @@ class HostSettings(Protocol):
     def recordings_path(self) -> Path: ...
 
 
+# Checkable at run time: Litestar validates each injected dependency against its annotation with isinstance.
+@runtime_checkable
 class WebHost(CallHost, Protocol):
     @property
     def settings(self) -> HostSettings: ...

@@ -276,7 +276,7 @@ async def test_a_failing_tenant_tool_gets_a_graceful_line(services: tuple[Inbox,
         endpoint.answer = lambda body: {"status": "shipped", "eta": "Thursday"}
         h2 = Harness(_tenant(tools=[tool]), smtp_port, sms_url)
         answered = await h2.turn("order_status", "where's order A123?", order_number="A123")
-        assert answered.answer_from and "shipped" in answered.answer_from[0]["text"]
+        assert answered.answer_from and "shipped" in answered.answer_from[0].text
         request = endpoint.requests[-1]
         from core.tools.http_tool import signature
 

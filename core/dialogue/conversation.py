@@ -32,6 +32,7 @@ from core.dialogue.plan import (
 )
 from core.dialogue.prompt import INSTRUCTIONS, business_facts, system_prompt
 from core.dialogue.stream import ClauseChunker, JsonStringField, RepeatGuard
+from core.knowledge import Passage
 from core.tenants.document import TenantDocument
 from models.errors import ModelError
 from models.interfaces import ChatMessage, LlmProvider
@@ -70,11 +71,11 @@ class Head:
 _PASSAGE_WORDS = 180
 
 
-def _within_budget(passages: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+def _within_budget(passages: list[Passage]) -> list[tuple[Passage, str]]:
     """The best passages first, cut so that all of them together stay within the word budget."""
     chosen, left = [], _PASSAGE_WORDS
     for passage in passages:
-        words = str(passage.get("text", "")).split()
+        words = passage.text.split()
         if left < 20 or not words:
             break
         chosen.append((passage, " ".join(words[:left]) + (" …" if len(words) > left else "")))
@@ -240,12 +241,12 @@ class Conversation:
                 yield Clause(said)
         yield self._head(raw)
 
-    async def answer(self, text: str, passages: list[dict[str, Any]]) -> AsyncIterator[FirstWord | Clause]:
+    async def answer(self, text: str, passages: list[Passage]) -> AsyncIterator[FirstWord | Clause]:
         """Answer the caller's question from reference passages (a second, short generation)."""
         started = self._clock()
         self._interrupted = False
         quoted = "\n".join(
-            f'<passage source="{p.get("source", "")}">\n{excerpt}\n</passage>'
+            f'<passage source="{p.source}">\n{excerpt}\n</passage>'
             for p, excerpt in _within_budget(passages)
         )
         message = ChatMessage(
@@ -256,7 +257,7 @@ class Conversation:
         )
         field = JsonStringField("reply")
         # The passages' amounts are the business's too.
-        known = self._amounts | {value for p in passages for value, _, _ in amounts(str(p.get("text", "")))}
+        known = self._amounts | {value for p in passages for value, _, _ in amounts(p.text)}
         reply = ReplyScreen(self._guard, known, self._log)
         spoken = False
         stream = self._llm.stream_json([*self._opening, *self._history, message], _ANSWER_SCHEMA, self._max_tokens)

@@ -131,7 +131,8 @@ class Task:
         raise NotImplementedError
 
     def again(self, desk: Desk) -> str:
-        """Said when the answer to the read-back was neither yes nor no."""
+        """Said when the answer to the read-back was neither yes nor no; a task without a read-back of its own
+        words (an offer of a person, a booking found to cancel or move) offers a person."""
         return lines.OFFER_PERSON
 
     def declined(self, desk: Desk) -> FlowTurn | None:
@@ -139,9 +140,9 @@ class Task:
         return None
 
     async def act(self, desk: Desk, run: RunTool) -> FlowTurn:
-        """The yes: do it."""
-        desk.drop()
-        return FlowTurn("other", use_llm_reply=True)
+        """The yes to the read-back: do it. Tasks that never read back (an emergency's details, a tenant's own
+        tool) act in ``ready`` instead."""
+        raise NotImplementedError
 
 
 class ReadBack(Task):

@@ -15,20 +15,20 @@ from core.tools.contact import CaptureLead, LeadDetails, MessageDetails, TakeMes
 _CALL_BACK = {"hot": "today", "warm": "soon", "cold": "in the next few days"}
 
 
-def _said_why(slots: dict[str, Any], text: str) -> dict[str, Any]:
-    """The caller's first words as the reason, when they said enough and the model gave none."""
-    if not slots.get("reason") and len(text.split()) > 4:
-        return {**slots, "reason": text}
-    return slots
+class _PassOn(ReadBack):
+    """Something for the team: the caller's first words say what it is about, when they said enough and the
+    model gave no reason."""
+
+    def begin(self, details: Details, caller_number: str | None, slots: dict[str, Any], text: str) -> dict[str, Any]:
+        if not slots.get("reason") and len(text.split()) > 4:
+            return {**slots, "reason": text}
+        return slots
 
 
-class Lead(ReadBack):
+class Lead(_PassOn):
     name = "lead"
     skill = "leads"
     dropped = "passed anything on"
-
-    def begin(self, details: Details, caller_number: str | None, slots: dict[str, Any], text: str) -> dict[str, Any]:
-        return _said_why(slots, text)
 
     def missing(self, details: Details) -> str | None:
         return first_missing(("reason", details.reason), ("name", details.name), ("phone", details.phone))
@@ -54,13 +54,10 @@ class Lead(ReadBack):
         return FlowTurn(self.name, [lines.LEAD_DONE.format(when=_CALL_BACK[urgency]), lines.ANYTHING_ELSE])
 
 
-class Message(ReadBack):
+class Message(_PassOn):
     name = "message"
     skill = "messages"
     dropped = "sent a message"
-
-    def begin(self, details: Details, caller_number: str | None, slots: dict[str, Any], text: str) -> dict[str, Any]:
-        return _said_why(slots, text)
 
     def missing(self, details: Details) -> str | None:
         return first_missing(("name", details.name), ("phone", details.phone), ("message", details.message))

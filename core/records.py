@@ -22,6 +22,9 @@ class Latency(msgspec.Struct, kw_only=True):
 
 
 class ToolCallRecord(msgspec.Struct, kw_only=True):
+    """One tool call as the call log keeps it and the web UI shows it: plain JSON, a built-in tool's typed
+    arguments and result encoded (``core.tools.base.Builtin``); the flow reads them typed again."""
+
     name: str
     arguments: dict[str, Any]
     result: Any = None

@@ -33,8 +33,20 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldSpeech:
+    """The caller's voice over the assistant's, not yet long enough to be a barge-in: the assistant goes quiet
+    at once (``held``), and goes on where it stopped, nothing dropped, if it was not the caller (``held`` False).
+    A confirmed barge-in ends the hold by itself."""
+
+    held: bool
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class BargeIn:
-    """The caller started talking over the assistant: stop speaking, drop what is queued, listen."""
+    """The caller started talking over the assistant: the one interruption every stage reacts to. The speaker
+    stops and drops what is queued, the dialogue stops generating (what it decides still happens, unsaid), the
+    turn is recorded as interrupted."""
 
     at: float
 
@@ -93,6 +105,8 @@ class ReplyStarted:
 
 @dataclass(frozen=True, slots=True)
 class FirstToken:
+    """The first words of the reply are ready, ``ms`` after the turn's generation began."""
+
     turn: int
     wall: float
     ms: float
@@ -196,6 +210,7 @@ Event = (
     CallStarted
     | AudioIn
     | SpeechStarted
+    | HoldSpeech
     | BargeIn
     | SpeechPaused
     | SpeechResumed

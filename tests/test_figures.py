@@ -9,10 +9,11 @@ from typing import Any
 
 import structlog
 
-from core.dialogue.conversation import Clause, Conversation, Head
+from core.dialogue.conversation import Conversation, Head
 from core.dialogue.figures import FigureGuard, amounts, known_amounts
 from core.dialogue.lines import UNSURE_PRICE
 from core.dialogue.prompt import business_facts
+from core.events import ReplyText
 from core.tenants.document import load_tenant_file
 from models.interfaces import ChatMessage
 
@@ -77,9 +78,10 @@ async def _heard(reply: str) -> tuple[list[str], str]:
     conversation = Conversation(
         SALON, _Saying(reply), max_reply_tokens=80, history_turns=4, log=structlog.get_logger("test")
     )
-    out = [item async for item in conversation.plan("How much is a men's cut?", lambda intent: "reply")]
+    plan = conversation.plan("How much is a men's cut?", lambda intent: "reply", turn=0, interrupted=lambda: False)
+    out = [item async for item in plan]
     heads = [item for item in out if isinstance(item, Head)]
-    return [item.text for item in out if isinstance(item, Clause)], heads[-1].intent
+    return [item.text for item in out if isinstance(item, ReplyText)], heads[-1].intent
 
 
 async def test_a_made_up_price_is_not_spoken_and_the_caller_is_offered_a_message() -> None:

@@ -15,6 +15,7 @@ from core.events import (
     AudioIn,
     BargeIn,
     Event,
+    HoldSpeech,
     ListenFor,
     SpeechPaused,
     SpeechResumed,
@@ -45,11 +46,11 @@ class EndpointPolicy:
 
 
 class Playback(Protocol):
+    """What the assistant is playing, to tell the caller from the echo of our own voice."""
+
     def playing(self) -> bool: ...
 
     def level(self) -> float: ...
-
-    def hold(self, held: bool) -> None: ...
 
 
 class Listener:
@@ -117,11 +118,11 @@ class Listener:
             self._run = self._run + 1 if counts else 0
             confirmed = self._run * frame_s >= needed - 1e-9
             holding = over_us and self._run > 0 and not confirmed
-            if holding != self._holding and not (over_us and confirmed) and self._playback is not None:
+            if holding != self._holding and not (over_us and confirmed):
                 # From the caller's first frame the assistant goes quiet, rather than after the whole run that
                 # confirms them; if the run breaks, it goes on where it stopped, nothing dropped. A confirmed
-                # barge-in keeps the hold until the speaker has flushed the audio (which releases it).
-                self._playback.hold(holding)
+                # barge-in keeps the hold until the speaker has dropped the audio (which ends it).
+                self._publish(HoldSpeech(held=holding, at=self._t))
             self._holding = holding
             if confirmed:
                 self._speech = list(self._preroll)

@@ -1,5 +1,5 @@
-"""Decides what the assistant says: the greeting, fixed lines, and one reply per caller turn, streamed clause by
-clause as the dialogue produces it."""
+"""Decides what the assistant says: the greeting, fixed lines, and one reply per caller turn, in the order the
+caller spoke; the dialogue publishes each reply clause by clause as it produces it."""
 
 from __future__ import annotations
 
@@ -10,21 +10,18 @@ from collections.abc import Callable
 import structlog
 
 from core.calls.bus import Work
-from core.dialogue.conversation import Clause, FirstWord
-from core.dialogue.dialogue import Dialogue, Finished, ToolUsed
+from core.dialogue.dialogue import Dialogue
 from core.events import (
     BargeIn,
     CallerDrafted,
     CallerSaid,
     CallStarted,
     Event,
-    FirstToken,
     ListenFor,
     ReplyDone,
     ReplyStarted,
     ReplyText,
     SayLine,
-    ToolCalled,
 )
 
 
@@ -81,23 +78,6 @@ class Responder:
         async with self._order:
             turn = self._next_turn()
             self._publish(ReplyStarted(turn=turn, wall=self._clock(), caller=said))
-            async for out in self._dialogue.respond(said.text):
-                if isinstance(out, FirstWord):
-                    self._publish(FirstToken(turn=turn, wall=self._clock(), ms=out.ms))
-                elif isinstance(out, Clause):
-                    self._publish(ReplyText(turn=turn, text=out.text, wall=self._clock(), filler=out.filler))
-                elif isinstance(out, ToolUsed):
-                    self._publish(ToolCalled(turn=turn, record=out.record))
-                elif isinstance(out, Finished):
-                    self._log.info("assistant replied", turn=turn, intent=out.intent, reply=out.reply)
-                    self._publish(
-                        ReplyDone(
-                            turn=turn,
-                            text=out.reply,
-                            intent=out.intent,
-                            plan=out.plan,
-                            after=out.after,
-                            expect=out.expect,
-                        )
-                    )
-                    self._publish(ListenFor(out.expect))
+            done = await self._dialogue.respond(said.text, turn, self._publish)
+            self._log.info("assistant replied", turn=turn, intent=done.intent, reply=done.text)
+            self._publish(ListenFor(done.expect))

@@ -13,7 +13,7 @@ import structlog
 from core.audio import resample
 from core.calls.bus import Work
 from core.calls.playout import Playout
-from core.events import AudioOut, BargeIn, Event, ReplyDone, ReplyText, SpeechDone
+from core.events import AudioOut, BargeIn, Event, HoldSpeech, ReplyDone, ReplyText, SpeechDone
 from models.errors import ModelError
 from models.foreground import Foreground
 from models.interfaces import TtsProvider
@@ -44,7 +44,9 @@ class Speaker:
         self._spoken: set[int] = set()  # turns whose answer has started (fillers do not count)
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, BargeIn):
+        if isinstance(event, HoldSpeech):
+            self._playout.hold(event.held)
+        elif isinstance(event, BargeIn):
             self._silence()
         elif isinstance(event, ReplyText | ReplyDone):
             self._queue.append(event)

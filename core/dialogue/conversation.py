@@ -32,6 +32,7 @@ from core.dialogue.plan import (
 )
 from core.dialogue.prompt import INSTRUCTIONS, business_facts, system_prompt
 from core.dialogue.stream import ClauseChunker, JsonStringField, RepeatGuard
+from core.events import FirstToken, ReplyText
 from core.knowledge import Passage
 from core.tenants.document import TenantDocument
 from models.errors import ModelError
@@ -44,19 +45,6 @@ _ANSWER_SCHEMA: dict[str, Any] = {
     "required": ["reply"],
     "additionalProperties": False,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class FirstWord:
-    """The first words of the spoken reply are ready."""
-
-    ms: float
-
-
-@dataclass(frozen=True, slots=True)
-class Clause:
-    text: str
-    filler: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +154,7 @@ class Conversation:
         self._history: list[ChatMessage] = []
         self._user: ChatMessage | None = None
         self._background: set[asyncio.Future[None]] = set()
-        self._interrupted = False
         self.last_plan_parsed = True  # whether the last turn's plan came out whole (the grammar ensures it)
-
-    def interrupt(self) -> None:
-        """Stop the generation in progress (the caller talked over it)."""
-        self._interrupted = True
 
     async def warm(self) -> None:
         """Evaluate the call's opening now (while the greeting plays), so the first turn pays only for its own
@@ -184,12 +167,14 @@ class Conversation:
         with contextlib.suppress(ModelError):
             await self._llm.prefill([*self._opening, *self._history, ChatMessage("user", text)], self._schema)
 
-    async def plan(self, text: str, needs: Callable[[str], Needs]) -> AsyncIterator[FirstWord | Clause | Head]:
-        """Stream this turn's plan. Once its intent is known, ``needs(intent)`` says what else the turn needs:
+    async def plan(
+        self, text: str, needs: Callable[[str], Needs], *, turn: int, interrupted: Callable[[], bool]
+    ) -> AsyncIterator[FirstToken | ReplyText | Head]:
+        """Stream call ``turn``'s plan. Once its intent is known, ``needs(intent)`` says what else the turn needs:
         the reply, which streams as clauses and is followed by the slots; the slots alone, for which the reply is
-        skipped; or nothing more. The intent and slots come last, as a ``Head``."""
+        skipped; or nothing more. The intent and slots come last, as a ``Head``. Once ``interrupted()`` (the
+        caller talked over the turn), the plan stops as soon as its intent is known."""
         started = self._clock()
-        self._interrupted = False
         self.last_plan_parsed = False
         self._user = ChatMessage("user", text)
         messages = [*self._opening, *self._history, self._user]
@@ -208,18 +193,18 @@ class Conversation:
                             break
                     # Every piece, also those before the intent is complete: the "reply" key may straddle two.
                     text_piece = reply_field.feed(piece)
-                    if self._interrupted and intent_field.done:
+                    if interrupted() and intent_field.done:
                         yield self._cut(raw)
                         return
                     if text_piece and not spoken:
                         spoken = True
-                        yield FirstWord((self._clock() - started) * 1000)
+                        yield self._first_token(turn, started)
                     # The last clause is spoken when the reply ends, not after the slots that follow it.
                     clauses = reply.chunker.feed(text_piece) + (reply.chunker.flush() if reply_field.done else [])
                     for clause in clauses:
                         said, stop = reply.screen(clause)
                         if said:
-                            yield Clause(said)
+                            yield ReplyText(turn, said, self._clock())
                         if stop:
                             yield self._cut(raw)
                             return
@@ -238,13 +223,15 @@ class Conversation:
             self._log.error("the LLM failed; the flow goes on without its plan", error=str(exc))
         for clause in reply.chunker.flush():
             if said := reply.screen(clause)[0]:
-                yield Clause(said)
+                yield ReplyText(turn, said, self._clock())
         yield self._head(raw)
 
-    async def answer(self, text: str, passages: list[Passage]) -> AsyncIterator[FirstWord | Clause]:
-        """Answer the caller's question from reference passages (a second, short generation)."""
+    async def answer(
+        self, text: str, passages: list[Passage], *, turn: int, interrupted: Callable[[], bool]
+    ) -> AsyncIterator[FirstToken | ReplyText]:
+        """Answer the caller's question in call ``turn`` from reference passages (a second, short generation),
+        until ``interrupted()``."""
         started = self._clock()
-        self._interrupted = False
         quoted = "\n".join(
             f'<passage source="{p.source}">\n{excerpt}\n</passage>'
             for p, excerpt in _within_budget(passages)
@@ -264,23 +251,23 @@ class Conversation:
         try:
             async with contextlib.aclosing(stream) as answer:
                 async for piece in answer:
-                    if self._interrupted:
+                    if interrupted():
                         return
                     text_piece = field.feed(piece)
                     if text_piece and not spoken:
                         spoken = True
-                        yield FirstWord((self._clock() - started) * 1000)
+                        yield self._first_token(turn, started)
                     for clause in reply.chunker.feed(text_piece):
                         said, stop = reply.screen(clause)
                         if said:
-                            yield Clause(said)
+                            yield ReplyText(turn, said, self._clock())
                         if stop:
                             return
         except ModelError as exc:
             self._log.error("the LLM failed to answer from passages", error=str(exc))
         for clause in reply.chunker.flush():
             if said := reply.screen(clause)[0]:
-                yield Clause(said)
+                yield ReplyText(turn, said, self._clock())
 
     def remember(self, text: str, intent: str, slots: dict[str, Any], reply: str) -> None:
         """Keep the turn: the caller's words as sent, and the plan with what was actually said."""
@@ -299,6 +286,10 @@ class Conversation:
     async def background_done(self) -> None:
         """Wait for the prefill of the next prompt, which runs while the caller listens to the reply."""
         await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _first_token(self, turn: int, started: float) -> FirstToken:
+        now = self._clock()
+        return FirstToken(turn, now, (now - started) * 1000)
 
     def _head(self, raw: str) -> Head:
         try:

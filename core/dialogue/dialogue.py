@@ -3,47 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from core.dialogue import lines
-from core.dialogue.conversation import FALLBACK_REPLY, Clause, Conversation, FirstWord, Head
+from core.dialogue.conversation import FALLBACK_REPLY, Conversation, Head
 from core.dialogue.flow import Flow, FlowTurn
 from core.dialogue.plan import Needs
 from core.dialogue.stream import ClauseChunker
-from core.events import HangupRequested, TransferRequested
+from core.events import Event, FirstToken, ReplyDone, ReplyText, ToolCalled
 from core.records import ToolCallRecord
 from core.tools.base import ToolBox
 
 
-@dataclass(frozen=True, slots=True)
-class ToolUsed:
-    record: ToolCallRecord
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    reply: str
-    intent: str
-    plan: dict[str, Any]
-    after: TransferRequested | HangupRequested | None = None
-    expect: str | None = None
-
-
-Output = FirstWord | Clause | ToolUsed | Finished
-
-
 @dataclass
 class _Turn:
+    number: int
     started: float
-    outputs: asyncio.Queue[Output | None] = field(default_factory=asyncio.Queue)
+    publish: Callable[[Event], None]
     spoken: list[str] = field(default_factory=list)
     first: bool = False
+    # The caller talked over the turn: generation stops, nothing more is said, what is decided still happens.
     interrupted: bool = False
 
 
@@ -68,10 +52,9 @@ class Dialogue:
         self._current: _Turn | None = None
 
     def interrupt(self) -> None:
-        """The caller talked over the reply: stop generating it; what follows is not said."""
+        """The caller barged in: the turn in progress stops generating, and what follows of it is not said."""
         if self._current is not None:
             self._current.interrupted = True
-        self.conversation.interrupt()
 
     async def warm(self) -> None:
         await self.conversation.warm()
@@ -81,28 +64,11 @@ class Dialogue:
         if self.flow.fast_path(text) is None:
             await self.conversation.prepare(text)
 
-    async def respond(self, text: str) -> AsyncIterator[Output]:
-        turn = _Turn(started=self._clock())
+    async def respond(self, text: str, number: int, publish: Callable[[Event], None]) -> ReplyDone:
+        """Call turn ``number``'s reply to the caller's ``text``, published as it is decided: its first token,
+        its clauses, the tools it called, and last the ``ReplyDone`` that is also returned."""
+        turn = _Turn(number, self._clock(), publish)
         self._current = turn
-        work = asyncio.create_task(self._turn(text, turn))
-        try:
-            while (item := await turn.outputs.get()) is not None:
-                yield item
-        finally:
-            if not work.done():
-                work.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await work
-        if work.done() and not work.cancelled() and work.exception() is not None:
-            raise work.exception()  # type: ignore[misc]
-
-    async def _turn(self, text: str, turn: _Turn) -> None:
-        try:
-            await self._run(text, turn)
-        finally:
-            turn.outputs.put_nowait(None)
-
-    async def _run(self, text: str, turn: _Turn) -> None:
         fast = self.flow.fast_path(text)
         intent, slots = fast if fast is not None else ("other", {})
         llm_reply: list[str] = []
@@ -111,14 +77,14 @@ class Dialogue:
             def needs(planned: str) -> Needs:
                 return self.flow.needs(self.flow.refine(planned, text))
 
-            async for item in self.conversation.plan(text, needs):
+            async for item in self.conversation.plan(text, needs, turn=number, interrupted=lambda: turn.interrupted):
                 if isinstance(item, Head):
                     intent, slots = self.flow.refine(item.intent, text), item.slots
-                elif isinstance(item, Clause):
+                elif isinstance(item, ReplyText):
                     llm_reply.append(item.text)
-                    self._say(turn, item.text, first_ms=None)
-                elif isinstance(item, FirstWord):
-                    self._first(turn, item.ms)
+                    self._say(turn, item)
+                else:
+                    self._first(turn, item)
         try:
             outcome = await self.flow.turn(intent, slots, text, lambda name, args: self._tool(turn, name, args))
         except Exception:
@@ -128,11 +94,14 @@ class Dialogue:
             fallback = lines.GOODBYE.format(business=self.flow.tenant.name) if intent == "goodbye" else FALLBACK_REPLY
             self._say_line(turn, fallback)
         if outcome.answer_from is not None and not turn.interrupted:
-            async for item in self.conversation.answer(text, outcome.answer_from):
-                if isinstance(item, FirstWord):
-                    self._first(turn, item.ms)
+            answer = self.conversation.answer(
+                text, outcome.answer_from, turn=number, interrupted=lambda: turn.interrupted
+            )
+            async for item in answer:
+                if isinstance(item, FirstToken):
+                    self._first(turn, item)
                 else:
-                    self._say(turn, item.text, first_ms=None)
+                    self._say(turn, item)
         for line in outcome.lines:
             self._say_line(turn, line)
         if not turn.spoken:
@@ -146,32 +115,36 @@ class Dialogue:
             "decided_without_llm": fast is not None,
             "parsed": fast is not None or self.conversation.last_plan_parsed,
         }
-        turn.outputs.put_nowait(Finished(reply, outcome.intent, plan, after=outcome.after, expect=outcome.expect))
+        done = ReplyDone(number, reply, outcome.intent, plan, after=outcome.after, expect=outcome.expect)
+        publish(done)
+        return done
 
-    def _first(self, turn: _Turn, ms: float | None = None) -> None:
+    def _first(self, turn: _Turn, token: FirstToken | None = None) -> None:
+        """The turn's first words: as the LLM timed them, or (a fixed line) now."""
         if not turn.first:
             turn.first = True
-            turn.outputs.put_nowait(FirstWord(ms if ms is not None else (self._clock() - turn.started) * 1000))
+            now = self._clock()
+            turn.publish(token or FirstToken(turn.number, now, (now - turn.started) * 1000))
 
-    def _say(self, turn: _Turn, text: str, first_ms: float | None) -> None:
+    def _say(self, turn: _Turn, clause: ReplyText) -> None:
         if turn.interrupted:
             return
-        self._first(turn, first_ms)
-        turn.spoken.append(text)
-        turn.outputs.put_nowait(Clause(text))
+        self._first(turn)
+        turn.spoken.append(clause.text)
+        turn.publish(clause)
 
     def _say_line(self, turn: _Turn, line: str) -> None:
         chunker = ClauseChunker()
         for clause in [*chunker.feed(line + " "), *chunker.flush()]:
-            self._say(turn, clause, first_ms=None)
+            self._say(turn, ReplyText(turn.number, clause, self._clock()))
 
     async def _tool(self, turn: _Turn, name: str, args: dict[str, Any]) -> ToolCallRecord:
         task = asyncio.create_task(self._toolbox.run(name, args))
         done, _ = await asyncio.wait({task}, timeout=self._filler_after)
         if not done:
             # Said while the tool works; never counted as the answer's first audio.
-            turn.outputs.put_nowait(Clause(lines.FILLER, filler=True))
+            turn.publish(ReplyText(turn.number, lines.FILLER, self._clock(), filler=True))
         record = await task
         self._log.info("tool called", tool=name, ok=record.ok, ms=record.latency_ms, error=record.error)
-        turn.outputs.put_nowait(ToolUsed(record))
+        turn.publish(ToolCalled(turn.number, record))
         return record

@@ -3,17 +3,21 @@ Built only after ``web.auth.access`` has let the request through, from the ``{te
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from typing import Any
 
 from litestar import Request
 
+from core.calendars.base import Calendar
+from core.calendars.factory import calendar_for
 from core.store import audit
 from core.tenants.document import TenantDocument
 from web.auth.identity import principal_of
 from web.auth.policy import Permission, Principal, Role
 from web.context import WebContext
 from web.queries.calls import TenantCalls
+from web.queries.dashboard import Dashboard, dashboard, default_range
 from web.queries.work import AuditEntry, TenantBookings, TenantLeads, audit_entries
 
 
@@ -44,6 +48,16 @@ class TenantScope:
 
     def audit_log(self, before: str | None, limit: int) -> list[AuditEntry]:
         return audit_entries(self.web.runtime.store, self.tenant_id, before, limit)
+
+    @cached_property
+    def calendar(self) -> Calendar:
+        """The business's calendar: the built-in one, or its CalDAV calendar."""
+        return calendar_for(self.tenant, self.web.runtime.store)
+
+    def dashboard(self, start: date | None, end: date | None) -> Dashboard:
+        """The dashboard between two local dates, inclusive (by default the days ``default_range`` gives)."""
+        first, last = default_range(self.tenant.timezone)
+        return dashboard(self.web.runtime.store, self.tenant_id, self.tenant.timezone, start or first, end or last)
 
     @cached_property
     def live(self) -> list[Any]:

@@ -6,7 +6,6 @@ import asyncio
 
 from litestar import Controller, get, post
 
-from core.calendars.factory import calendar_for
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.queries.work import AuditEntry, Booking, Lead
@@ -27,7 +26,7 @@ class BookingController(Controller):
     async def cancel(self, view: TenantScope, booking_id: str) -> Booking:
         """Cancel in the business's calendar (the built-in one, or its CalDAV calendar too)."""
         booking = await asyncio.to_thread(view.bookings.cancellable, booking_id)
-        await calendar_for(view.tenant, view.web.runtime.store).cancel(booking_id)
+        await view.calendar.cancel(booking_id)
         await asyncio.to_thread(
             view.audit, "booking.cancel", booking_id, {"service": booking.service, "starts_at": booking.starts_at}
         )

@@ -10,7 +10,6 @@ from litestar import Request, get
 from litestar.response import Template
 
 from core.errors import InputError
-from web.api.dashboard import dashboard_for
 from web.auth.policy import Permission
 from web.charts import Segment, bar_chart, hbar_chart, waterfall
 from web.pages.layout import render
@@ -28,7 +27,7 @@ def _is_fragment(request: Request[Any, Any, Any]) -> bool:
 def dashboard_page(
     request: Request[Any, Any, Any], view: TenantScope, start: str | None = None, end: str | None = None
 ) -> Template:
-    d = dashboard_for(view, _day(start), _day(end))
+    d = view.dashboard(_day(start), _day(end))
     per_day = [(day.day.strftime("%d %b"), day.calls) for day in d.per_day]
     charts = {
         "per_day": bar_chart(

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from core.errors import InputError
-from core.store.database import Store
+from core.store.database import Store, utcnow
 from web.queries.localtime import local_sql
 
 MAX_DAYS = 366
+DEFAULT_DAYS = 30
 
 
 class DayCount(msgspec.Struct):
@@ -42,6 +43,12 @@ class Dashboard(msgspec.Struct, kw_only=True):
     per_day: list[DayCount]
     outcomes: list[OutcomeCount]
     busiest_hours: list[HourCount]
+
+
+def default_range(timezone: str) -> tuple[date, date]:
+    """The last ``DEFAULT_DAYS`` local days, today included."""
+    today = utcnow().replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone)).date()
+    return today - timedelta(days=DEFAULT_DAYS - 1), today
 
 
 def utc_bounds(start: date, end: date, timezone: str) -> tuple[datetime, datetime]:

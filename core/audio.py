@@ -24,10 +24,6 @@ def to_float(pcm: Pcm16) -> Float32:
     return (pcm.astype(np.float32) / 32768.0).astype(np.float32)
 
 
-def to_pcm16(audio: Float32) -> Pcm16:
-    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
-
-
 def resample(pcm: Pcm16, rate_in: int, rate_out: int) -> Pcm16:
     if rate_in == rate_out or pcm.size == 0:
         return pcm

@@ -93,9 +93,6 @@ class Catalog:
         r = found[0]
         return TenantKnowledge(**{**r, "updated_at": _iso(r["updated_at"])})
 
-    def all_knowledge(self) -> list[TenantKnowledge]:
-        return [self.knowledge(str(row[0])) for row in self._store.rows("SELECT tenant_id FROM kb_tenants")]
-
     def swap(
         self,
         tenant_id: str,

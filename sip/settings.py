@@ -31,11 +31,6 @@ class TrunkSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     outbound_proxy: str = ""
 
     @property
-    def registrar_host(self) -> str:
-        match = _HOST.match(self.registrar.strip())
-        return match.group("host") if match else self.registrar
-
-    @property
     def registrar_uri(self) -> str:
         return _uri(self.registrar, self.transport)
 

@@ -161,9 +161,6 @@ class CallSession:
         self.log.info("caller typed", text=text)
         self.bus.publish(CallerSaid(text=text, source="text", endpoint_wall=self._clock()))
 
-    async def settled(self) -> None:
-        await self.work.idle()
-
     async def end(self, reason: str, *, wait: bool = True) -> CallRecord:
         """Finish the call: by default after what is in progress, or at once (``wait=False``)."""
         if self._ended:

@@ -73,7 +73,6 @@ AGAIN = {
 }
 OFFER = "The nearest free times are {options}. Would one of those suit?"
 OFFER_ONE = "The nearest free time is {option}. Would that suit?"
-FREE = "{when} is free."
 NO_SLOTS = "Sorry, I can't see any free times in the next few weeks. Would you like me to take a message instead?"
 CONFIRM_BOOKING = "Just to confirm: {service} {when}, for {name}, on {phone}. Shall I book that?"
 BOOKED = "You're booked in for {when}. We'll send you a text to confirm."

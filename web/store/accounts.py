@@ -127,9 +127,3 @@ class Accounts:
                 "SELECT count(*) FROM memberships WHERE tenant_id = ? AND role IN ('owner', 'installer')", [tenant_id]
             )
         )
-
-    def set_phone(self, user_id: str, phone: str | None) -> None:
-        self._store.execute("UPDATE users SET phone = ? WHERE id = ?", [phone or None, user_id])
-
-    def set_password(self, user_id: str, password: str) -> None:
-        self._store.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(password), user_id])

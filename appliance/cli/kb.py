@@ -190,7 +190,7 @@ def _added(info: SourceInfo) -> None:
 
 @contextmanager
 def _bar(source: str) -> Iterator[OnProgress]:
-    # rich is imported only when there is an ingest to show: `kb list`, `kb search` and `--help` do without it.
+    # rich is imported with the bar it draws, not with the CLI: `appliance --help` does without it.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -70,27 +70,16 @@ class Dialogue:
         turn = _Turn(number, self._clock(), publish)
         self._current = turn
         fast = self.flow.fast_path(text)
-        intent, slots = fast if fast is not None else ("other", {})
-        llm_reply: list[str] = []
-        if fast is None:
-
-            def needs(planned: str) -> Needs:
-                return self.flow.needs(self.flow.refine(planned, text))
-
-            async for item in self.conversation.plan(text, needs, turn=number, interrupted=lambda: turn.interrupted):
-                if isinstance(item, Head):
-                    intent, slots = self.flow.refine(item.intent, text), item.slots
-                elif isinstance(item, ReplyText):
-                    llm_reply.append(item.text)
-                    self._say(turn, item)
-                else:
-                    self._first(turn, item)
+        if fast is not None:
+            (intent, slots), llm_replied = fast, False
+        else:
+            intent, slots, llm_replied = await self._plan(turn, text)
         try:
             outcome = await self.flow.turn(intent, slots, text, lambda name, args: self._tool(turn, name, args))
         except Exception:
             self._log.exception("the flow failed on this turn; the caller hears a fallback line")
             outcome = FlowTurn(intent, [lines.CANT_DO])
-        if outcome.use_llm_reply and not llm_reply:
+        if outcome.use_llm_reply and not llm_replied:
             fallback = lines.GOODBYE.format(business=self.flow.tenant.name) if intent == "goodbye" else FALLBACK_REPLY
             self._say_line(turn, fallback)
         if outcome.answer_from is not None and not turn.interrupted:
@@ -118,6 +107,24 @@ class Dialogue:
         done = ReplyDone(number, reply, outcome.intent, plan, after=outcome.after, expect=outcome.expect)
         publish(done)
         return done
+
+    async def _plan(self, turn: _Turn, text: str) -> tuple[str, dict[str, Any], bool]:
+        """The LLM's intent and slots for the turn, speaking its reply as it streams; and whether it replied."""
+        intent, slots, replied = "other", {}, False
+
+        def needs(planned: str) -> Needs:
+            return self.flow.needs(self.flow.refine(planned, text))
+
+        plan = self.conversation.plan(text, needs, turn=turn.number, interrupted=lambda: turn.interrupted)
+        async for item in plan:
+            if isinstance(item, Head):
+                intent, slots = self.flow.refine(item.intent, text), item.slots
+            elif isinstance(item, ReplyText):
+                replied = True
+                self._say(turn, item)
+            else:
+                self._first(turn, item)
+        return intent, slots, replied
 
     def _first(self, turn: _Turn, token: FirstToken | None = None) -> None:
         """The turn's first words: as the LLM timed them, or (a fixed line) now."""

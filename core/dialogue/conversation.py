@@ -233,8 +233,7 @@ class Conversation:
         until ``interrupted()``."""
         started = self._clock()
         quoted = "\n".join(
-            f'<passage source="{p.source}">\n{excerpt}\n</passage>'
-            for p, excerpt in _within_budget(passages)
+            f'<passage source="{p.source}">\n{excerpt}\n</passage>' for p, excerpt in _within_budget(passages)
         )
         message = ChatMessage(
             "user",

@@ -2,7 +2,7 @@
 
 Its modules import at their top only what parsing the arguments needs; what a command works with is imported
 inside the command, so that ``--help`` and the commands sent to the running server start at once instead of
-loading the whole application first (tests/test_cli_startup.py checks it).
+loading the whole application first (tests/appliance/test_cli_startup.py checks it).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 from kb.errors import RefusedTarget
 from kb.fetch import Fetcher, FetchLimits
 from kb.ssrf import AddressPolicy, Guard, IpAddress, SystemResolver
-from tests.kb_site import Route, Site, serve
+from tests.kb.site import Route, Site, serve
 
 LIMITS = FetchLimits(max_bytes=1 << 20, max_decompressed=4 << 20, timeout_s=5)
 

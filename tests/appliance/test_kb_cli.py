@@ -17,7 +17,7 @@ import pytest
 from appliance.server_file import read_server_file
 from appliance.settings import load_settings
 from tests.conftest import EXAMPLE_TENANT, cli_env
-from tests.kb_site import Site, bike_shop, serve
+from tests.kb.site import Site, bike_shop, serve
 
 
 def _run(args: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ from core.tenants.document import parse_tenant
 from kb.base import KnowledgeBase
 from kb.errors import IngestBusy, SourceError
 from kb.progress import Progress
-from tests.kb_site import Route, Site, bike_shop, broken_transfer, gzip_bomb, pdf, serve
+from tests.kb.site import Route, Site, bike_shop, broken_transfer, gzip_bomb, pdf, serve
 
 BIKES = {"id": "kb-bikes", "name": "Spokes & Sprockets", "timezone": "Europe/London", "numbers": ["+441134960721"]}
 BIKES["faq"] = "Do you sell bikes? No, we only repair them."

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -16,8 +15,9 @@ from core.dialogue.prompt import business_facts
 from core.events import ReplyText
 from core.tenants.document import load_tenant_file
 from models.interfaces import ChatMessage
+from tests.conftest import TENANTS
 
-SALON = load_tenant_file(Path(__file__).parent / "data" / "tenants" / "fern-and-fade.toml")
+SALON = load_tenant_file(TENANTS / "fern-and-fade.toml")
 
 
 def _values(text: str) -> list[Decimal]:

@@ -17,7 +17,7 @@ from kb.pdf import extract_pdf
 from kb.read import ReadOptions, content_type_of, read
 from kb.sanitize import MARKER, neutralise, quote
 from kb.text import decode, markdown_sections
-from tests.kb_site import pdf
+from tests.kb.site import pdf
 
 GRID = """<!doctype html><html><head><title>Harbour Dog Grooming</title>
 <meta name="description" content="Dog grooming on the harbour front since 2009.">

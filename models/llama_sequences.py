@@ -2,8 +2,8 @@
 
 Done one job after another, a caller whose turn arrives while another call's plan is being written waits for all
 of it; interleaved, they still share one core's worth of decoding each. Decoded in one batch, four calls' next
-tokens cost about twice one call's (measured here: 128 against 61 ms on two cores), because the weights are read
-once per step for all of them. So every job has its own sequence in a unified KV cache, and each step evaluates,
+tokens cost about twice one call's (the README has the figures), because the weights are read once per step for
+all of them. So every job has its own sequence in a unified KV cache, and each step evaluates,
 in one ``llama_decode``, the next token of every job that is writing and a chunk of the prompt of every job that
 is reading one. A sequence left by a finished job keeps its tokens, so the next prompt that starts the same way
 (the same tenant's opening, the same conversation's next turn) costs only its tail: its prefix is shared, not

@@ -33,6 +33,7 @@ test: install
 bench: install
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.dialogue
+	$(BIN)/python -m bench.facts
 	$(BIN)/python -m bench.kb
 	$(BIN)/python -m bench.sip_calls
 	$(BIN)/python -m bench.web

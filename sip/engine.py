@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 from core.errors import ApplianceError
-from sip.events import Decision, Offered, Refused, SipEvent
+from sip.events import Decision, Offered, Refused, Registration, SipEvent
 from sip.media import MediaQueues
 from sip.pjobjects import PjCall, TrunkAccount
 from sip.settings import CALL_SLOTS, TrunkSettings
@@ -77,6 +77,7 @@ class PjEngine:
         self._calls: dict[int, PjCall] = {}
         self._answered: set[int] = set()  # calls answered for a conversation (not busy messages), until they end
         self._accounts: dict[str, TrunkAccount] = {}
+        self._trunks: dict[str, TrunkSettings] = {}
         self._retired: list[Any] = []  # pjsua2 objects to delete on the pump, after the callback that retired them
         self._handles = itertools.count(1)
         self._waker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -173,6 +174,21 @@ class PjEngine:
         if call is not None:
             self._retired.append(call)
 
+    def learn_realm(self, trunk: str, realm: str) -> None:
+        # Run after the registration callback that learned it: an account is not modified inside its own callback.
+        log.info("trunk %s: the registrar's realm is '%s'; only its challenges are answered", trunk, realm)
+        self._jobs.append((lambda: self._answer_realm(trunk, realm), concurrent.futures.Future()))
+
+    def _answer_realm(self, trunk: str, realm: str) -> None:
+        account = self._accounts.get(trunk)
+        if account is None:
+            return
+        try:
+            account.modify(self._account_config(self._trunks[trunk], realm))
+            account.setRegistration(True)
+        except pj.Error as exc:  # reported as a failed registration: retried with backoff, shown to the operator
+            self.emit(Registration(trunk, 500, f"could not register in realm '{realm}': {_describe(exc)}", 0))
+
     def _call(self, handle: int) -> PjCall:
         call = self._calls.get(handle)
         if call is None:
@@ -251,6 +267,17 @@ class PjEngine:
         self.address = f"{c.bind or '0.0.0.0'}:{port}"
 
     def _add_trunk(self, trunk: TrunkSettings) -> None:
+        realm = trunk.known_realm
+        account = TrunkAccount(trunk.name, self, learning=not realm)
+        try:
+            account.create(self._account_config(trunk, realm))
+        except pj.Error as exc:
+            raise SipError(f"trunk '{trunk.name}': {_describe(exc)}") from None
+        self._accounts[trunk.name] = account
+        self._trunks[trunk.name] = trunk
+
+    def _account_config(self, trunk: TrunkSettings, realm: str) -> Any:
+        """The trunk's account; its credentials answer ``realm`` only (none yet when it is empty)."""
         c = self._config
         cfg = pj.AccountConfig()
         cfg.idUri = trunk.account_uri
@@ -261,8 +288,9 @@ class PjEngine:
         cfg.regConfig.retryIntervalSec = 0  # re-registration after a failure is ours, with backoff
         cfg.regConfig.registerOnAdd = False
         cfg.regConfig.dropCallsOnFail = False
-        cred = pj.AuthCredInfo("digest", trunk.realm, trunk.auth_username or trunk.username, 0, trunk.password)
-        cfg.sipConfig.authCreds.append(cred)
+        if realm:
+            cred = pj.AuthCredInfo("digest", realm, trunk.auth_username or trunk.username, 0, trunk.password)
+            cfg.sipConfig.authCreds.append(cred)
         if trunk.outbound_proxy:
             proxy = trunk.outbound_proxy if trunk.outbound_proxy.startswith("sip") else f"sip:{trunk.outbound_proxy}"
             cfg.sipConfig.proxies.append(f"{proxy};lr")
@@ -272,12 +300,7 @@ class PjEngine:
             cfg.mediaConfig.transportConfig.boundAddress = c.bind
         if c.public_address:
             cfg.mediaConfig.transportConfig.publicAddress = c.public_address
-        account = TrunkAccount(trunk.name, self)
-        try:
-            account.create(cfg)
-        except pj.Error as exc:
-            raise SipError(f"trunk '{trunk.name}': {_describe(exc)}") from None
-        self._accounts[trunk.name] = account
+        return cfg
 
     def _destroy(self) -> None:
         try:

@@ -82,4 +82,19 @@ class Refused:
     reason: str
 
 
-SipEvent = Registration | Offered | MediaReady | Digit | TransferProgress | Ended | Refused
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A caller's request the box refused for what it asked: to dial ``target`` ("refer": a REFER, which PJSIP
+    would otherwise accept and dial with the trunk's account), or to take over the call ("replaces": an INVITE
+    with Replaces, from ``target``)."""
+
+    handle: int  # the call it was sent in, or would have replaced
+    reason: str  # "refer" | "replaces"
+    code: int
+    call_id: str
+    source: str  # address:port it came from (for a REFER, the call's INVITE's)
+    caller: str
+    target: str
+
+
+SipEvent = Registration | Offered | MediaReady | Digit | TransferProgress | Ended | Refused | Refusal

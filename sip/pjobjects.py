@@ -7,13 +7,18 @@ fifty times a second per call, and only touch a deque (see ``sip.media``).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 import pjsua2 as pj
 
-from sip.events import Digit, Ended, MediaReady, Offered, Registration, SipEvent, TransferProgress
+from sip.events import Digit, Ended, MediaReady, Offered, Refusal, Registration, SipEvent, TransferProgress
 from sip.frames import read_bytes
 from sip.media import MediaQueues
+from sip.registration import challenge_realm
+
+_DECLINE = 603
+_FROM = re.compile(r"^(?:From|f)\s*:\s*(.*?)\s*$", re.I | re.M)
 
 
 class Host(Protocol):
@@ -28,6 +33,10 @@ class Host(Protocol):
     def adopt(self, call: PjCall) -> int: ...
 
     def forget(self, handle: int) -> None: ...
+
+    def learn_realm(self, trunk: str, realm: str) -> None:
+        """The registrar challenged with ``realm``: answer that realm from now on, and register again."""
+        ...
 
 
 class MediaPort(pj.AudioMediaPort):  # type: ignore[misc]
@@ -56,6 +65,7 @@ class PjCall(pj.Call):  # type: ignore[misc]
         self._host = host
         self.handle = host.adopt(self)
         self.port: MediaPort | None = None
+        self.offer: Offered | None = None  # the INVITE that began the call
         self._media_reported = False
 
     def attach(self, queues: MediaQueues, rate: int) -> None:
@@ -97,14 +107,42 @@ class PjCall(pj.Call):  # type: ignore[misc]
         self._host.emit(TransferProgress(self.handle, prm.statusCode, prm.reason, prm.finalNotify))
         prm.cont = True
 
+    def onCallTransferRequest(self, prm: Any) -> None:
+        """A REFER from the caller. Left to itself PJSIP accepts it and dials the Refer-To target from the trunk's
+        account, with the trunk's credentials: toll fraud on anyone's say-so. The box's transfers are the ones
+        the flow decides and sends (``xfer``); one asked of it is declined, and the call goes on."""
+        prm.statusCode = _DECLINE
+        self._refuse("refer", self.offer.source if self.offer else "", str(prm.dstUri))
+
+    def onCallReplaceRequest(self, prm: Any) -> None:
+        """An INVITE asking to take this call over (Replaces): whoever sends it would have the caller, or the
+        assistant, to themself. Declined; this call goes on."""
+        prm.statusCode = _DECLINE
+        prm.reason = "Decline"
+        rdata = prm.rdata
+        sender = _FROM.search(str(rdata.wholeMsg))
+        self._refuse("replaces", str(rdata.srcAddress), sender.group(1) if sender else "")
+
+    def _refuse(self, reason: str, source: str, target: str) -> None:
+        offer = self.offer
+        call_id, caller = (offer.call_id, offer.from_uri) if offer else ("", "")
+        self._host.emit(Refusal(self.handle, reason, _DECLINE, call_id, source, caller, target))
+
 
 class TrunkAccount(pj.Account):  # type: ignore[misc]
-    def __init__(self, name: str, host: Host) -> None:
+    def __init__(self, name: str, host: Host, *, learning: bool) -> None:
         super().__init__()
         self.name = name
         self._host = host
+        self.learning = learning  # no credentials yet: the registrar's first challenge names the realm
 
     def onRegState(self, prm: Any) -> None:
+        if self.learning and prm.code in (401, 407):
+            realm = challenge_realm(str(prm.rdata.wholeMsg))
+            if realm is not None:  # a step of registering, not a failure: the engine registers again
+                self.learning = False
+                self._host.learn_realm(self.name, realm)
+                return
         self._host.emit(Registration(self.name, prm.code, prm.reason, prm.expiration))
 
     def onIncomingCall(self, prm: Any) -> None:
@@ -123,4 +161,5 @@ class TrunkAccount(pj.Account):  # type: ignore[misc]
             to_uri=info.localUri,
             source=rdata.srcAddress,
         )
+        call.offer = offer
         self._host.admit(call, offer)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime
 
 from core.store.database import utcnow
 from sip.settings import TrunkSettings
 from sip.status import TrunkState, TrunkStatus
+
+_CHALLENGE = re.compile(r'^(?:WWW|Proxy)-Authenticate:\s*Digest\s[^\r\n]*?\brealm="([^"]*)"', re.I | re.M)
+
+
+def challenge_realm(message: str) -> str | None:
+    """The realm a 401/407 challenges with (its first challenge's), or None when it has none."""
+    found = _CHALLENGE.search(message)
+    return found.group(1) if found else None
 
 
 class Backoff:

@@ -7,6 +7,7 @@ Everything here runs on the event loop; the SIP stack itself runs on its own thr
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import sys
 from pathlib import Path
@@ -22,7 +23,17 @@ from sip.admission import Admission
 from sip.busy import BusyLine, missed_call, store_missed_call
 from sip.dialplan import user_of
 from sip.engine import EngineConfig, PjEngine, SipError
-from sip.events import Digit, Ended, MediaReady, Offered, Refused, Registration, SipEvent, TransferProgress
+from sip.events import (
+    Digit,
+    Ended,
+    MediaReady,
+    Offered,
+    Refusal,
+    Refused,
+    Registration,
+    SipEvent,
+    TransferProgress,
+)
 from sip.line import SipLine, offer_details
 from sip.registration import Backoff, TrunkRegistration
 from sip.settings import SipSettings
@@ -38,6 +49,10 @@ _UNREGISTER_WAIT_S = 2.0
 _ROUTES_EVERY_S = 2.0
 _SWITCH_INTERVAL_S = 0.001
 _STOP_CALLS_WAIT_S = 20.0
+_REFUSED = {
+    "refer": "a caller asked the box to transfer the call; declined: only the flow's own transfers are placed",
+    "replaces": "an INVITE asked to take over a call in progress; declined",
+}
 
 
 class _Line(Protocol):
@@ -88,6 +103,7 @@ class SipService:
         self._retries: dict[str, asyncio.TimerHandle] = {}
         self._unregistered: dict[str, asyncio.Event] = {}
         self._busy_audio: dict[str, Pcm16] = {}
+        self._refusals: collections.Counter[str] = collections.Counter()
         self._clock: asyncio.Task[None] | None = None
         self._routes: asyncio.Task[None] | None = None
         self._state: SipState = "starting"
@@ -156,6 +172,7 @@ class SipService:
             max_calls=self._settings.max_calls,
             lines=len(self._lines),
             trunks=[reg.status(now) for reg in self._trunks.values()],
+            refusals=dict(self._refusals),
         )
 
     # ----- events from the SIP stack (on the loop)
@@ -169,6 +186,17 @@ class SipService:
             return
         if isinstance(event, Refused):
             self._on_refused(event)
+            return
+        if isinstance(event, Refusal):
+            self._refusals[event.reason] += 1
+            log.warning(
+                _REFUSED[event.reason],
+                code=event.code,
+                sip_call_id=event.call_id,
+                source=event.source,
+                caller=event.caller,
+                target=event.target,
+            )
             return
         line = self._lines.get(event.handle)
         if line is None:

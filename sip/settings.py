@@ -23,7 +23,9 @@ class TrunkSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     username: str
     password: str = ""
     auth_username: str = ""  # when the carrier authenticates with a different name than the account's
-    realm: str = "*"  # "*": answer whichever realm the registrar challenges with
+    # The only realm whose challenges the credentials answer. Empty: the realm of the registrar's first challenge
+    # (a trunk that does not register: the registrar's host). Never "*": a caller's 407 would get a digest.
+    realm: str = ""
     domain: str = ""  # the account's domain (default: the registrar's host)
     transport: Literal["udp", "tcp"] = "udp"
     register: bool = True  # false: the carrier sends calls to this box's address without a registration
@@ -42,6 +44,14 @@ class TrunkSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     @property
     def account_uri(self) -> str:
         return f"sip:{self.username}@{self.sip_domain}"
+
+    @property
+    def known_realm(self) -> str:
+        """The realm to answer from the start; empty when the registrar's first challenge tells it."""
+        if self.realm or self.register:
+            return self.realm
+        match = _HOST.match(self.registrar.strip())
+        return match.group("host").strip("[]") if match else self.registrar
 
 
 class SipSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -89,6 +99,11 @@ def sip_problems(sip: SipSettings) -> list[str]:
             problems.append(f"{where}.username must be a plain SIP user name")
         if trunk.outbound_proxy and not _HOST.match(trunk.outbound_proxy.strip()):
             problems.append(f"{where}.outbound_proxy '{trunk.outbound_proxy}' is not a host, host:port or URI")
+        if trunk.realm == "*":
+            problems.append(
+                f"{where}.realm '{trunk.realm}' would answer anyone's challenge with the trunk's password (a caller"
+                " can challenge the box's BYE): name the carrier's realm, or leave it out to learn it at registration"
+            )
         if not 10 <= trunk.expires_s <= 86400:
             problems.append(f"{where}.expires_s must be 10 to 86400")
     return problems

@@ -32,6 +32,9 @@ class SipStatus(msgspec.Struct, kw_only=True):
     max_calls: int = 0
     lines: int = 0  # SIP calls being handled, busy messages included
     trunks: list[TrunkStatus] = msgspec.field(default_factory=list)
+    # Requests refused because of what they asked, by reason: "refer" (a caller asked the box to dial a number),
+    # "replaces" (an INVITE asked to take over a call in progress).
+    refusals: dict[str, int] = msgspec.field(default_factory=dict)
 
     def public(self) -> SipStatus:
         """Without the trunks' accounts and registrars: for /healthz, which anyone on the network may read."""

@@ -104,13 +104,9 @@ def call_scenario(
     """INVITE, 200, ACK; then the audio (a raw mu-law file), keys, a wait, and BYE (unless the far end hangs up
     first, which ends the scenario as well). With ``far_end_hangs_up`` the far end must send the BYE within
     ``hold_ms``. With ``refuse_refer`` a REFER must come, and is answered 405 Method Not Allowed."""
-    steps = [_INVITE.format(headers=_headers(caller, False))]
-    steps.append('  <recv response="200" rtd="true" rrs="true"/>\n')
-    steps.append(_in_dialog("ACK", 1, caller, retrans=False))
+    steps = _answered(caller)
     if audio is not None:
-        if audio_after_ms:
-            steps.append(f'  <pause milliseconds="{audio_after_ms}"/>\n')
-        steps.append(f'  <nop><action><exec rtp_stream="{audio},1,0"/></action></nop>\n')
+        steps += _stream(audio, audio_after_ms)
     cseq = 2
     for key in dtmf or []:
         steps.append(f'  <pause milliseconds="{key.after_ms}"/>\n')
@@ -138,18 +134,72 @@ def call_scenario(
         steps.append(f'  <recv request="BYE" timeout="{hold_ms}"/>\n')
         steps.append(_BYE_OK)
         return _scenario(steps)
-    steps.append(f'  <recv request="BYE" timeout="{hold_ms}" ontimeout="hangup"/>\n')
-    steps.append(_BYE_OK)
-    steps.append('  <nop next="end"/>\n  <label id="hangup"/>\n')
-    steps.append(_in_dialog("BYE", cseq, caller))
-    steps.append('  <recv response="200"/>\n')
-    steps.append('  <label id="end"/>\n')
+    return _scenario(steps + _hang_up(caller, cseq, hold_ms))
+
+
+def _answered(caller: str) -> list[str]:
+    """INVITE, 200 (its Record-Route kept for the dialog's requests), ACK."""
+    steps = [_INVITE.format(headers=_headers(caller, False))]
+    steps.append('  <recv response="200" rtd="true" rrs="true"/>\n')
+    steps.append(_in_dialog("ACK", 1, caller, retrans=False))
+    return steps
+
+
+def _stream(audio: Path, after_ms: int) -> list[str]:
+    pause = [f'  <pause milliseconds="{after_ms}"/>\n'] if after_ms else []
+    return [*pause, f'  <nop><action><exec rtp_stream="{audio},1,0"/></action></nop>\n']
+
+
+def _hang_up(caller: str, cseq: int, hold_ms: int) -> list[str]:
+    """Wait ``hold_ms`` for the far end's BYE (and answer it), else send one."""
+    return [
+        f'  <recv request="BYE" timeout="{hold_ms}" ontimeout="hangup"/>\n',
+        _BYE_OK,
+        '  <nop next="end"/>\n  <label id="hangup"/>\n',
+        _in_dialog("BYE", cseq, caller),
+        '  <recv response="200"/>\n',
+        '  <label id="end"/>\n',
+    ]
+
+
+def declined_refer_scenario(
+    targets: list[str], *, caller: str = "+15551230000", audio: Path | None = None, hold_ms: int = 3000
+) -> str:
+    """A caller who asks the box to dial elsewhere: after the call is up, a REFER to each of ``targets`` (through
+    the trunk, along the dialog's route), each of which must be declined with 603 (a 202 fails the scenario);
+    then the audio (a raw mu-law file) and a wait of ``hold_ms`` before the caller hangs up."""
+    steps = _answered(caller)
+    cseq = 2
+    for target in targets:
+        refer_to = f"Refer-To: <{target}>\nReferred-By: <sip:{caller}@[local_ip]:[local_port]>\n"
+        steps.append(_in_dialog("REFER", cseq, caller, extra=refer_to))
+        steps.append('  <recv response="603"/>\n')
+        cseq += 1
+    if audio is not None:
+        steps += _stream(audio, 0)
+    return _scenario(steps + _hang_up(caller, cseq, hold_ms))
+
+
+def challenged_bye_scenario(realm: str, *, caller: str = "+15551230000", hold_ms: int = 60000) -> str:
+    """A caller who answers the box's BYE with 407 Proxy Authentication Required under ``realm``, hoping for a
+    digest of the trunk's password; then listens for 3 s more. A second BYE (with credentials or not)
+    arriving in that time is unexpected, and fails the scenario."""
+    steps = _answered(caller)
+    steps.append(f'  <recv request="BYE" timeout="{hold_ms}"/>\n')
+    challenge = f'Proxy-Authenticate: Digest realm="{realm}", nonce="[call_id]", algorithm=MD5\n'
+    steps.append(
+        _BYE_OK.replace("200 OK", "407 Proxy Authentication Required").replace(
+            "Content-Length", challenge + "Content-Length"
+        )
+    )
+    steps.append('  <pause milliseconds="3000"/>\n')
     return _scenario(steps)
 
 
-def refused_scenario(code: int, caller: str = "+15551230000") -> str:
-    """An INVITE that must be answered with ``code`` (then ACKed)."""
-    steps = [_INVITE.format(headers=_headers(caller, False))]
+def refused_scenario(code: int, caller: str = "+15551230000", extra: str = "") -> str:
+    """An INVITE (with the ``extra`` header lines) that must be answered with ``code`` (then ACKed)."""
+    headers = _headers(caller, False) + (f"\n{extra.rstrip()}" if extra else "")
+    steps = [_INVITE.format(headers=headers)]
     steps.append(f'  <recv response="{code}" rtd="true"/>\n')
     steps.append(
         _in_dialog("ACK", 1, caller, retrans=False).replace(

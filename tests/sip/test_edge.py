@@ -1,0 +1,154 @@
+"""The phone edge against a hostile caller: nothing dials out on a caller's say-so (REFER, Replaces), and the
+trunk's credentials answer no one but the trunk's registrar."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from appliance.runtime import Runtime
+from sip.registration import challenge_realm
+from sip.service import SipService
+from sip.settings import SipSettings, TrunkSettings, sip_problems
+from testkit.peers.sipp import (
+    SippResult,
+    call_scenario,
+    challenged_bye_scenario,
+    declined_refer_scenario,
+    refused_scenario,
+    run_sipp,
+)
+from testkit.sounds import piper_clip, with_silence
+from tests.sip.conftest import Trunk, until
+from tests.sip.tenants import HUMAN_NUMBER, TORONTO_DID
+from tests.sip.test_calls import finished, live_ids, live_session
+
+
+async def sipp(scenario: str, trunk: Trunk, folder: Path, timeout_s: float = 120) -> SippResult:
+    return await asyncio.to_thread(
+        run_sipp, scenario, service=TORONTO_DID, target=trunk.address, folder=folder, timeout_s=timeout_s
+    )
+
+
+def sent_to_sipp(folder: Path) -> str:
+    """Every message sipp received or sent (its -trace_msg log)."""
+    return "".join(p.read_text(errors="replace") for p in folder.glob("*_messages.log"))
+
+
+async def question_for_sipp(runtime: Runtime, text: str, folder: Path, before_s: float) -> Path:
+    """A spoken question as the raw mu-law sipp streams, after ``before_s`` of silence (the greeting)."""
+    clip = await piper_clip(runtime.models.tts(), text, folder)
+    padded = with_silence(clip, folder / "question.wav", before_s=before_s, after_s=1.0)
+    out = folder / "question.ulaw"
+    command = ["sox", str(padded), "-t", "raw", "-r", "8000", "-c", "1", "-e", "mu-law", str(out)]
+    await asyncio.to_thread(subprocess.run, command, check=True)
+    return out
+
+
+async def test_a_callers_refer_is_declined_and_the_call_goes_on(
+    loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path
+) -> None:
+    """A caller asks the box to transfer them to a premium number, through the trunk and directly: both REFERs
+    get 603, no INVITE leaves the box for either target, and the assistant still answers the caller."""
+    question = await question_for_sipp(loaded, "Hello, how much is a wellness exam for my dog?", tmp_path, 7.0)
+    # The "human" extension behind the trunk, and a target named directly: whoever dials either reaches this.
+    target = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    target.bind(("127.0.0.1", trunk.human_port))
+    target.setblocking(False)
+    before = dict(phone.status().refusals)
+    known = live_ids(loaded)
+    refer_to = [trunk.uri(HUMAN_NUMBER), f"sip:+19005550100@127.0.0.1:{trunk.human_port}"]
+    scenario = declined_refer_scenario(refer_to, audio=question, hold_ms=150000)
+    call = asyncio.ensure_future(sipp(scenario, trunk, tmp_path / "caller", timeout_s=200))
+    try:
+        session = await live_session(loaded, known)
+        await until(lambda: len(session.turns.turns) >= 2, 150, "the assistant answered the question")
+        await until(lambda: session.playout.buffered_seconds == 0, 60, "the answer was played")
+        loaded.live.end(session.call.tenant_id, session.call.id, "test")
+        result = await call
+        assert result.ok, result.output
+        await finished(loaded, session)
+        with pytest.raises(BlockingIOError):
+            target.recv(65536)  # nothing was sent to either target, through the trunk or directly
+    finally:
+        target.close()
+    record = loaded.calls.get(session.call.id)
+    assert "transfer" not in record.meta["sip"] and record.outcome != "transferred"
+    turns = loaded.calls.turns(session.call.id)
+    assert "wellness" in (turns[1].caller or "").lower() and turns[1].reply
+    assert phone.status().refusals.get("refer", 0) == before.get("refer", 0) + 2
+    assert phone.status().public().refusals == phone.status().refusals  # /healthz shows them
+
+
+def _dialog(messages: str) -> tuple[str, str, str]:
+    """Call-ID, the box's tag and the caller's tag of the call in sipp's message log (from the 200 to INVITE)."""
+    for message in re.split(r"\n(?=SIP/2\.0 |[A-Z]+ sip:)", messages):
+        if message.startswith("SIP/2.0 200") and re.search(r"^CSeq:\s*1 INVITE", message, re.M):
+            call_id = re.search(r"^Call-ID:\s*(\S+)", message, re.M | re.I)
+            to_tag = re.search(r"^To:.*;tag=([^;\s>]+)", message, re.M | re.I)
+            from_tag = re.search(r"^From:.*;tag=([^;\s>]+)", message, re.M | re.I)
+            assert call_id and to_tag and from_tag, message
+            return call_id.group(1), to_tag.group(1), from_tag.group(1)
+    raise AssertionError("no 200 OK to the INVITE in sipp's log")
+
+
+async def test_an_invite_replacing_a_call_is_declined(
+    loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path
+) -> None:
+    """A second caller names a live call in Replaces, to take it over: 603, and the first call goes on."""
+    before = phone.status().refusals.get("replaces", 0)
+    known = live_ids(loaded)
+    held = asyncio.ensure_future(sipp(call_scenario(hold_ms=60000), trunk, tmp_path / "held", timeout_s=90))
+    session = await live_session(loaded, known)
+    await asyncio.sleep(1.0)  # sipp's log has the 200 OK
+    call_id, box_tag, caller_tag = _dialog(sent_to_sipp(tmp_path / "held"))
+    replaces = f"Replaces: {call_id};to-tag={box_tag};from-tag={caller_tag}"
+    taker = await sipp(refused_scenario(603, caller="+15559990000", extra=replaces), trunk, tmp_path / "taker", 30)
+    assert taker.ok, taker.output
+    assert phone.status().refusals.get("replaces", 0) == before + 1
+    assert session.call.id in live_ids(loaded)  # the first call is still the assistant's
+    loaded.live.end(session.call.tenant_id, session.call.id, "test")
+    assert (await held).ok
+    await finished(loaded, session)
+    assert loaded.calls.get(session.call.id).meta["sip"]["hangup_by"] == "assistant"
+
+
+async def test_a_callers_challenge_gets_no_digest(
+    loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path
+) -> None:
+    """The box hangs up; the caller answers its BYE with a 407 under a realm of its own. The box must not send
+    the BYE again with credentials (the trunk's password, as a digest to crack offline)."""
+    known = live_ids(loaded)
+    call = asyncio.ensure_future(sipp(challenged_bye_scenario("calls.example"), trunk, tmp_path, timeout_s=90))
+    session = await live_session(loaded, known)
+    await asyncio.sleep(1.0)
+    loaded.live.end(session.call.tenant_id, session.call.id, "test")
+    result = await call
+    assert result.ok, result.output  # a second BYE would have been unexpected
+    messages = sent_to_sipp(tmp_path)
+    assert "407 Proxy Authentication Required" in messages
+    assert "Authorization:" not in messages, messages
+    await finished(loaded, session)
+    # The trunk's own challenge is still answered: the account registered with the realm it learned.
+    assert phone.status().trunks[0].state == "registered"
+
+
+def test_the_realm_of_a_challenge_is_read() -> None:
+    challenge = (
+        "SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"
+        'WWW-Authenticate: Digest realm="sip.carrier.example", nonce="abc", qop="auth"\r\nContent-Length: 0\r\n\r\n'
+    )
+    assert challenge_realm(challenge) == "sip.carrier.example"
+    assert challenge_realm(challenge.replace("WWW-", "Proxy-")) == "sip.carrier.example"
+    assert challenge_realm("SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n") is None
+
+
+def test_a_realm_that_answers_anyone_is_refused() -> None:
+    trunk = TrunkSettings(name="main", registrar="sip.carrier.example", username="box", realm="*")
+    problems = sip_problems(SipSettings(trunks=[trunk]))
+    assert any("realm" in p for p in problems), problems

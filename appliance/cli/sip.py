@@ -47,6 +47,8 @@ def _print(found: SipStatus) -> None:
     click.echo(line)
     if found.detail:
         click.echo(f"  {found.detail}")
+    if found.refusals:
+        click.echo("  refused: " + ", ".join(f"{reason} {count}" for reason, count in sorted(found.refusals.items())))
     for trunk in found.trunks:
         click.echo(f"trunk {trunk.name}  {trunk.username} at {trunk.registrar}: {trunk.state}")
         if trunk.code is not None and trunk.state != "registered":

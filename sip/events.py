@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sip.media import MediaQueues
 
@@ -89,7 +90,7 @@ class Refusal:
     with Replaces, from ``target``)."""
 
     handle: int  # the call it was sent in, or would have replaced
-    reason: str  # "refer" | "replaces"
+    reason: Literal["refer", "replaces"]
     code: int
     call_id: str
     source: str  # address:port it came from (for a REFER, the call's INVITE's)

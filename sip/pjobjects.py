@@ -8,7 +8,7 @@ fifty times a second per call, and only touch a deque (see ``sip.media``).
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import pjsua2 as pj
 
@@ -123,7 +123,7 @@ class PjCall(pj.Call):  # type: ignore[misc]
         sender = _FROM.search(str(rdata.wholeMsg))
         self._refuse("replaces", str(rdata.srcAddress), sender.group(1) if sender else "")
 
-    def _refuse(self, reason: str, source: str, target: str) -> None:
+    def _refuse(self, reason: Literal["refer", "replaces"], source: str, target: str) -> None:
         offer = self.offer
         call_id, caller = (offer.call_id, offer.from_uri) if offer else ("", "")
         self._host.emit(Refusal(self.handle, reason, _DECLINE, call_id, source, caller, target))

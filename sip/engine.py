@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import pjsua2 as pj
 
 from core.errors import ApplianceError
-from sip.events import Decision, Offered, Refused, Registration, SipEvent
+from sip.events import Decision, Forbidden, Offered, Refused, Registration, SipEvent
 from sip.media import MediaQueues
 from sip.pjobjects import PjCall, TrunkAccount
 from sip.settings import CALL_SLOTS, TrunkSettings
@@ -38,6 +38,7 @@ T = TypeVar("T")
 _IDLE_POLL_MS = 50
 _CODEC_IDS = {"PCMU": "PCMU/8000/1", "PCMA": "PCMA/8000/1", "G722": "G722/16000/1"}
 _KEEPALIVE = b"\r\n\r\n"
+_FORBIDDEN = 403
 
 
 class SipError(ApplianceError):
@@ -63,11 +64,14 @@ class PjEngine:
         config: EngineConfig,
         on_event: Callable[[SipEvent], None],
         decide: Callable[[Offered], Decision],
+        allows: Callable[[str], bool],
     ) -> None:
-        """``decide`` runs on the pump for each new call: answering must not wait for a busy event loop."""
+        """``decide`` runs on the pump for each new call: answering must not wait for a busy event loop.
+        ``allows`` runs there before it, on the INVITE's source address: false refuses the call with 403."""
         self._config = config
         self._on_event = on_event
         self._decide = decide
+        self._allows = allows
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._jobs: collections.deque[tuple[Callable[[], Any], concurrent.futures.Future[Any]]] = collections.deque()
@@ -162,6 +166,24 @@ class PjEngine:
         except pj.Error as exc:
             decision = dataclasses.replace(decision, code=500, reason=f"could not answer: {_describe(exc)}")
         self.emit(dataclasses.replace(offer, decision=decision))
+
+    def allows(self, source: str) -> bool:
+        try:
+            return self._allows(source)
+        except Exception:  # refused, as from an unknown source; the pump goes on
+            log.exception("could not check a call's source address")
+            return False
+
+    def forbid(self, account: TrunkAccount, call_id: int, refused: Forbidden) -> None:
+        # A plain pjsua2 Call, only to answer it: no handle, no media port, no event but this one. Kept until the
+        # callback has returned (a pjsua2 object is not deleted inside its own callback).
+        call = pj.Call(account, call_id)
+        try:
+            call.answer(_op(_FORBIDDEN))
+        except pj.Error as exc:
+            log.warning("could not refuse a call from %s: %s", refused.source, _describe(exc))
+        self._retired.append(call)
+        self.emit(refused)
 
     def adopt(self, call: PjCall) -> int:
         handle = next(self._handles)

@@ -98,4 +98,15 @@ class Refusal:
     target: str
 
 
-SipEvent = Registration | Offered | MediaReady | Digit | TransferProgress | Ended | Refused | Refusal
+@dataclass(frozen=True, slots=True)
+class Forbidden:
+    """An INVITE from an address that is neither a trunk's nor trusted: refused with 403, no call set up."""
+
+    source: str  # address:port it came from
+    call_id: str
+    request_uri: str
+    from_uri: str
+    to_uri: str
+
+
+SipEvent = Registration | Offered | MediaReady | Digit | TransferProgress | Ended | Refused | Refusal | Forbidden

@@ -12,13 +12,15 @@ from typing import Any, Literal, Protocol
 
 import pjsua2 as pj
 
-from sip.events import Digit, Ended, MediaReady, Offered, Refusal, Registration, SipEvent, TransferProgress
+from sip.events import Digit, Ended, Forbidden, MediaReady, Offered, Refusal, Registration, SipEvent, TransferProgress
 from sip.frames import read_bytes
 from sip.media import MediaQueues
 from sip.registration import challenge_realm
 
 _DECLINE = 603
 _FROM = re.compile(r"^(?:From|f)\s*:\s*(.*?)\s*$", re.I | re.M)
+_TO = re.compile(r"^(?:To|t)\s*:\s*(.*?)\s*$", re.I | re.M)
+_CALL_ID = re.compile(r"^(?:Call-ID|i)\s*:\s*(.*?)\s*$", re.I | re.M)
 
 
 class Host(Protocol):
@@ -28,6 +30,14 @@ class Host(Protocol):
 
     def admit(self, call: PjCall, offer: Offered) -> None:
         """Decide what to do with a new call, do it, and tell the event loop."""
+        ...
+
+    def allows(self, source: str) -> bool:
+        """Whether calls may come from ``source`` (address:port)."""
+        ...
+
+    def forbid(self, account: TrunkAccount, call_id: int, refused: Forbidden) -> None:
+        """Refuse the new call ``call_id`` with 403, without setting a call up, and tell the event loop."""
         ...
 
     def adopt(self, call: PjCall) -> int: ...
@@ -146,12 +156,18 @@ class TrunkAccount(pj.Account):  # type: ignore[misc]
         self._host.emit(Registration(self.name, prm.code, prm.reason, prm.expiration))
 
     def onIncomingCall(self, prm: Any) -> None:
-        call = PjCall(self, prm.callId, self._host)
-        info = call.getInfo()
         rdata = prm.rdata
-        message: str = rdata.wholeMsg
+        source = str(rdata.srcAddress)
+        message = str(rdata.wholeMsg)
         request_line = message.split("\r\n", 1)[0].split("\n", 1)[0]
         parts = request_line.split()
+        if not self._host.allows(source):
+            headers = [_header(pattern, message) for pattern in (_CALL_ID, _FROM, _TO)]
+            request_uri = parts[1] if len(parts) == 3 else ""
+            self._host.forbid(self, prm.callId, Forbidden(source, headers[0], request_uri, headers[1], headers[2]))
+            return
+        call = PjCall(self, prm.callId, self._host)
+        info = call.getInfo()
         offer = Offered(
             handle=call.handle,
             trunk=self.name,
@@ -159,7 +175,12 @@ class TrunkAccount(pj.Account):  # type: ignore[misc]
             request_uri=parts[1] if len(parts) == 3 else "",
             from_uri=info.remoteUri,
             to_uri=info.localUri,
-            source=rdata.srcAddress,
+            source=source,
         )
         call.offer = offer
         self._host.admit(call, offer)
+
+
+def _header(pattern: re.Pattern[str], message: str) -> str:
+    found = pattern.search(message.split("\r\n\r\n", 1)[0])
+    return found.group(1) if found else ""

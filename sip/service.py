@@ -21,11 +21,12 @@ from core.calls.bus import Work
 from models.interfaces import Pcm16
 from sip.admission import Admission
 from sip.busy import BusyLine, missed_call, store_missed_call
-from sip.dialplan import user_of
+from sip.dialplan import dialled_numbers, user_of
 from sip.engine import EngineConfig, PjEngine, SipError
 from sip.events import (
     Digit,
     Ended,
+    Forbidden,
     MediaReady,
     Offered,
     Refusal,
@@ -36,7 +37,8 @@ from sip.events import (
 )
 from sip.line import SipLine, offer_details
 from sip.registration import Backoff, TrunkRegistration
-from sip.settings import SipSettings
+from sip.settings import Network, SipSettings, network
+from sip.sources import Sources, resolve, source_ip
 from sip.status import SipState, SipStatus
 
 if TYPE_CHECKING:
@@ -49,6 +51,10 @@ _UNREGISTER_WAIT_S = 2.0
 _ROUTES_EVERY_S = 2.0
 _SWITCH_INTERVAL_S = 0.001
 _STOP_CALLS_WAIT_S = 20.0
+_RESOLVE_EVERY_S = 300.0  # the trunks' hosts are looked up again this often...
+_RESOLVE_RETRY_S = 30.0  # ...or this soon after one did not resolve
+_FORBIDDEN_LOG_EVERY_S = 60.0  # one log line per refused source per minute, however many INVITEs it sends
+_FORBIDDEN_SOURCES_KEPT = 1024  # sources remembered for that; older ones are forgotten past this
 _REFUSED = {
     "refer": "a caller asked the box to transfer the call; declined: only the flow's own transfers are placed",
     "replaces": "an INVITE asked to take over a call in progress; declined",
@@ -82,6 +88,10 @@ class SipService:
         self._admission = Admission(
             host, max_calls=settings.max_calls, rate=rate, sip_calls=lambda: self._engine.conversations
         )
+        fixed = [network(c) for c in settings.trusted_sources] + [network(c) for t in settings.trunks for c in t.allow]
+        self._sources = Sources(fixed)
+        self._resolved: dict[str, tuple[Network, ...]] = {}  # trunk -> its hosts' addresses
+        self._forbidden: dict[str, tuple[float, int]] = {}  # source address -> (last logged, refused since)
         self._engine = PjEngine(
             EngineConfig(
                 bind=settings.bind,
@@ -94,6 +104,7 @@ class SipService:
             ),
             self._on_event,
             self._admission.decide,
+            self._sources.allows,
         )
         self._trunks = {
             t.name: TrunkRegistration(t, Backoff(settings.retry_min_s, settings.retry_max_s)) for t in settings.trunks
@@ -106,6 +117,7 @@ class SipService:
         self._refusals: collections.Counter[str] = collections.Counter()
         self._clock: asyncio.Task[None] | None = None
         self._routes: asyncio.Task[None] | None = None
+        self._resolver: asyncio.Task[None] | None = None
         self._state: SipState = "starting"
         self._detail: str | None = None
         self._stopping = False
@@ -121,6 +133,7 @@ class SipService:
         sys.setswitchinterval(min(self._switch_interval, _SWITCH_INTERVAL_S))
         try:
             await asyncio.to_thread(self._admission.refresh)
+            resolved = await self._resolve_sources()
             await self._engine.start()
             for trunk in self._settings.trunks:
                 await self._engine.add_trunk(trunk)
@@ -133,6 +146,7 @@ class SipService:
         self._state = "running"
         self._clock = asyncio.create_task(self._media_clock(), name="sip-media-clock")
         self._routes = asyncio.create_task(self._refresh_routes(), name="sip-routes")
+        self._resolver = asyncio.create_task(self._keep_sources(resolved), name="sip-sources")
         log.info("SIP listening", address=self._engine.address, trunks=len(self._trunks))
         for trunk in self._settings.trunks:
             if trunk.register:
@@ -152,7 +166,7 @@ class SipService:
         for handle in self._retries.values():
             handle.cancel()
         await self._unregister_all()
-        for task in (self._clock, self._routes):
+        for task in (self._clock, self._routes, self._resolver):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -186,6 +200,9 @@ class SipService:
             return
         if isinstance(event, Refused):
             self._on_refused(event)
+            return
+        if isinstance(event, Forbidden):
+            self._on_forbidden(event)
             return
         if isinstance(event, Refusal):
             self._refusals[event.reason] += 1
@@ -274,6 +291,31 @@ class SipService:
             )
         else:
             log.warning("call refused", code=decision.code, reason=decision.reason, **where)
+
+    def _on_forbidden(self, event: Forbidden) -> None:
+        """Counted every time; logged once a minute per source (a scanner sends hundreds a second)."""
+        self._refusals["source"] += 1
+        ip = source_ip(event.source)
+        key = str(ip) if ip is not None else event.source
+        now = asyncio.get_running_loop().time()
+        logged, since = self._forbidden.get(key, (-_FORBIDDEN_LOG_EVERY_S, 0))
+        if now - logged < _FORBIDDEN_LOG_EVERY_S:
+            self._forbidden[key] = (logged, since + 1)
+            return
+        if len(self._forbidden) >= _FORBIDDEN_SOURCES_KEPT:
+            recent = now - _FORBIDDEN_LOG_EVERY_S
+            self._forbidden = {k: v for k, v in self._forbidden.items() if v[0] > recent}
+        self._forbidden[key] = (now, 0)
+        numbers = dialled_numbers(event.request_uri, event.to_uri)
+        log.warning(
+            "call from an address that is neither a trunk's nor trusted; refused with 403",
+            source=event.source,
+            dialled=numbers[0] if numbers else event.request_uri,
+            caller=event.from_uri,
+            sip_call_id=event.call_id,
+            refused_since_last_line=since,
+            hint="a carrier's other addresses go in the trunk's allow, a PBX's in sip.trusted_sources",
+        )
 
     def _on_refused(self, event: Refused) -> None:
         found = self._admission.owner("", event.to_uri)
@@ -364,6 +406,35 @@ class SipService:
                     log.info("numbers reloaded from the tenants")
             except Exception:  # the old numbers stay in use; the next round tries again
                 log.exception("could not reload the tenants' numbers")
+
+    async def _resolve_sources(self) -> bool:
+        """Look the trunks' registrars and outbound proxies up again (in a worker thread: DNS blocks); a host
+        that does not resolve keeps the addresses it had. True when every host resolved."""
+        ok = True
+        for trunk in self._settings.trunks:
+            found = await asyncio.to_thread(resolve, trunk)
+            networks = found.networks
+            if found.failed:
+                ok = False
+                networks = tuple(dict.fromkeys([*self._resolved.get(trunk.name, ()), *networks]))
+                log.warning(
+                    "could not resolve a trunk's host; calls from addresses not yet known for it are refused",
+                    trunk=trunk.name,
+                    hosts=list(found.failed),
+                )
+            self._resolved[trunk.name] = networks
+        self._sources.update(self._resolved)
+        return ok
+
+    async def _keep_sources(self, ok: bool) -> None:
+        """Follow the carriers' addresses as their DNS changes."""
+        while True:
+            await asyncio.sleep(_RESOLVE_EVERY_S if ok else _RESOLVE_RETRY_S)
+            try:
+                ok = await self._resolve_sources()
+            except Exception:  # the addresses known so far stay in use; the next round tries again
+                log.exception("could not resolve the trunks' hosts")
+                ok = False
 
     async def _unregister_all(self) -> None:
         registered = [name for name, reg in self._trunks.items() if reg.state == "registered"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Literal
 
@@ -11,6 +12,7 @@ CODECS = ("PCMU", "PCMA", "G722")
 # The pjsua2-python wheel is built with 4 call slots (PJSUA_MAX_CALLS): a fifth INVITE is refused with 486 by
 # PJSIP itself, whatever is configured. A PJSIP built from source with a larger PJSUA_MAX_CALLS lifts this.
 CALL_SLOTS = 4
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _HOST = re.compile(r"^(sips?:)?(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>\d{1,5}))?$")
 
@@ -31,6 +33,8 @@ class TrunkSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     register: bool = True  # false: the carrier sends calls to this box's address without a registration
     expires_s: int = 300
     outbound_proxy: str = ""
+    # Networks (CIDR) the carrier may also send calls from, beside its registrar's and outbound proxy's addresses.
+    allow: list[str] = msgspec.field(default_factory=list)
 
     @property
     def registrar_uri(self) -> str:
@@ -50,8 +54,7 @@ class TrunkSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         """The realm to answer from the start; empty when the registrar's first challenge tells it."""
         if self.realm or self.register:
             return self.realm
-        match = _HOST.match(self.registrar.strip())
-        return match.group("host").strip("[]") if match else self.registrar
+        return host_of(self.registrar)
 
 
 class SipSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -68,6 +71,9 @@ class SipSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     retry_min_s: float = 2.0  # re-registration backoff after a failure: doubles from here...
     retry_max_s: float = 300.0  # ...up to here
     trunks: list[TrunkSettings] = msgspec.field(default_factory=list)
+    # Networks (CIDR) that may send calls without being a trunk's (a PBX on the LAN); every other source that is
+    # not a trunk's registrar, outbound proxy or `allow` gets 403.
+    trusted_sources: list[str] = msgspec.field(default_factory=list)
 
 
 def sip_problems(sip: SipSettings) -> list[str]:
@@ -86,6 +92,7 @@ def sip_problems(sip: SipSettings) -> list[str]:
         problems.append(f"sip.codecs: {', '.join(unknown) or 'empty'}; choose from {', '.join(CODECS)}")
     if not 0.1 <= sip.retry_min_s <= sip.retry_max_s:
         problems.append("sip.retry_min_s must be at least 0.1 and no more than sip.retry_max_s")
+    problems += _cidr_problems("sip.trusted_sources", sip.trusted_sources)
     names = [t.name for t in sip.trunks]
     if len(set(names)) != len(names):
         problems.append("sip.trunks: two trunks have the same name")
@@ -106,6 +113,28 @@ def sip_problems(sip: SipSettings) -> list[str]:
             )
         if not 10 <= trunk.expires_s <= 86400:
             problems.append(f"{where}.expires_s must be 10 to 86400")
+        problems += _cidr_problems(f"{where}.allow", trunk.allow)
+    return problems
+
+
+def host_of(text: str) -> str:
+    """The host of a host, host:port or sip: URI (an IPv6 address without its brackets)."""
+    match = _HOST.match(text.strip())
+    return match.group("host").strip("[]") if match else text
+
+
+def network(cidr: str) -> Network:
+    """``cidr`` as a network ("203.0.113.0/24"; a bare address is one host). Raises ValueError."""
+    return ipaddress.ip_network(cidr.strip(), strict=False)
+
+
+def _cidr_problems(key: str, cidrs: list[str]) -> list[str]:
+    problems = []
+    for cidr in cidrs:
+        try:
+            network(cidr)
+        except ValueError:
+            problems.append(f"{key}: '{cidr}' is not an address or network (e.g. 203.0.113.0/24)")
     return problems
 
 

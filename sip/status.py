@@ -33,7 +33,8 @@ class SipStatus(msgspec.Struct, kw_only=True):
     lines: int = 0  # SIP calls being handled, busy messages included
     trunks: list[TrunkStatus] = msgspec.field(default_factory=list)
     # Requests refused because of what they asked, by reason: "refer" (a caller asked the box to dial a number),
-    # "replaces" (an INVITE asked to take over a call in progress).
+    # "replaces" (an INVITE asked to take over a call in progress), "source" (an INVITE from an address that is
+    # neither a trunk's nor in sip.trusted_sources: 403).
     refusals: dict[str, int] = msgspec.field(default_factory=dict)
 
     def public(self) -> SipStatus:

@@ -243,8 +243,10 @@ def run_sipp(
     timeout_s: float = 120,
     name: str = "scenario",
     media_port: int | None = None,
+    local_ip: str = "127.0.0.1",
 ) -> SippResult:
-    """Run ``scenario`` against ``target`` (host:port) dialling ``service``; waits until sipp ends."""
+    """Run ``scenario`` against ``target`` (host:port) dialling ``service`` from ``local_ip``; waits until sipp
+    ends."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.xml"
     path.write_text(scenario)
@@ -256,11 +258,11 @@ def run_sipp(
         service,
         target,
         "-i",
-        "127.0.0.1",
+        local_ip,
         "-p",
         str(free_port()),
         "-mi",
-        "127.0.0.1",
+        local_ip,
         "-mp",
         str(media_port or free_media_port()),
         "-m",

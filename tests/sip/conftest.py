@@ -26,6 +26,9 @@ from tests.sip.tenants import BERLIN_DID, HUMAN_NUMBER, TENANTS, TORONTO_DID, UN
 
 TRUNK_USER, TRUNK_PASSWORD = "box-17", "correct horse"
 SPARE_USER = "box-18"
+# Calls come through kamailio (127.0.0.1); a caller on STRANGER dials the box directly and is refused, one on
+# TRUSTED_PBX (in sip.trusted_sources) dials it directly and is admitted.
+STRANGER, TRUSTED_PBX = "127.0.0.2", "127.0.0.3"
 
 
 class Trunk:
@@ -94,7 +97,8 @@ async def phone(
 ) -> AsyncIterator[SipService]:
     for tenant in tenants:
         await loaded.warm_tenant(tenant)
-    service = SipService(loaded, sip_settings(trunk), rate=8000, recordings=tmp_path_factory.mktemp("recordings"))
+    settings = sip_settings(trunk, trusted_sources=[f"{TRUSTED_PBX}/32"])
+    service = SipService(loaded, settings, rate=8000, recordings=tmp_path_factory.mktemp("recordings"))
     await service.start()
     loaded.telephony = service
     await until(lambda: service.status().trunks[0].state == "registered", 15, "the main trunk registers")

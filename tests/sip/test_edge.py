@@ -1,9 +1,10 @@
-"""The phone edge against a hostile caller: nothing dials out on a caller's say-so (REFER, Replaces), and the
-trunk's credentials answer no one but the trunk's registrar."""
+"""The phone edge against a hostile caller: only the trunk (and trusted sources) may send calls, nothing dials out
+on a caller's say-so (REFER, Replaces), and the trunk's credentials answer no one but the trunk's registrar."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 import subprocess
@@ -14,7 +15,8 @@ import pytest
 from appliance.runtime import Runtime
 from sip.registration import challenge_realm
 from sip.service import SipService
-from sip.settings import SipSettings, TrunkSettings, sip_problems
+from sip.settings import SipSettings, TrunkSettings, network, sip_problems
+from sip.sources import Sources
 from testkit.peers.sipp import (
     SippResult,
     call_scenario,
@@ -24,7 +26,7 @@ from testkit.peers.sipp import (
     run_sipp,
 )
 from testkit.sounds import piper_clip, with_silence
-from tests.sip.conftest import Trunk, until
+from tests.sip.conftest import STRANGER, TRUSTED_PBX, Trunk, until
 from tests.sip.tenants import HUMAN_NUMBER, TORONTO_DID
 from tests.sip.test_calls import finished, live_ids, live_session
 
@@ -152,3 +154,71 @@ def test_a_realm_that_answers_anyone_is_refused() -> None:
     trunk = TrunkSettings(name="main", registrar="sip.carrier.example", username="box", realm="*")
     problems = sip_problems(SipSettings(trunks=[trunk]))
     assert any("realm" in p for p in problems), problems
+
+
+async def direct_sipp(scenario: str, phone: SipService, local_ip: str, folder: Path, calls: int = 1) -> SippResult:
+    """sipp from ``local_ip`` straight to the box, not through the trunk."""
+    return await asyncio.to_thread(
+        run_sipp,
+        scenario,
+        service=TORONTO_DID,
+        target=phone.status().listen or "",
+        folder=folder,
+        calls=calls,
+        timeout_s=30,
+        local_ip=local_ip,
+    )
+
+
+def _forbidden_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    lines = [f"{r.getMessage()} {r.msg}" for r in caplog.records]
+    return [line for line in lines if "neither a trunk's nor trusted" in line]
+
+
+async def test_a_call_from_an_address_that_is_not_the_trunks_gets_403(
+    loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A caller dialling the box's address directly from an address that is neither the trunk's nor trusted:
+    every INVITE gets 403, no call is set up, each is counted, and one log line says so."""
+    before, lines = phone.status().refusals.get("source", 0), phone.status().lines
+    known = live_ids(loaded)
+    with caplog.at_level(logging.WARNING):
+        refused = await direct_sipp(refused_scenario(403), phone, STRANGER, tmp_path / "stranger", calls=3)
+        assert refused.ok, refused.output
+        again = await direct_sipp(refused_scenario(403), phone, STRANGER, tmp_path / "again")
+        assert again.ok, again.output
+        await until(lambda: phone.status().refusals.get("source", 0) == before + 4, 5, "the refusals are counted")
+    assert live_ids(loaded) == known and phone.status().lines == lines  # no call was set up for any of them
+    lines = _forbidden_lines(caplog)
+    assert len(lines) == 1, lines  # four INVITEs within a minute from one source: one line
+    assert STRANGER in lines[0] and TORONTO_DID in lines[0], lines[0]
+    # The trunk's calls are still answered.
+    call = asyncio.ensure_future(sipp(call_scenario(hold_ms=3000), trunk, tmp_path / "trunk", timeout_s=60))
+    session = await live_session(loaded, known)
+    assert (await call).ok
+    await finished(loaded, session)
+
+
+async def test_a_trusted_source_may_call_the_box_directly(loaded: Runtime, phone: SipService, tmp_path: Path) -> None:
+    """A PBX on the LAN, in sip.trusted_sources, dials the box's address directly and is answered."""
+    before = phone.status().refusals.get("source", 0)
+    known = live_ids(loaded)
+    call = asyncio.ensure_future(direct_sipp(call_scenario(hold_ms=3000), phone, TRUSTED_PBX, tmp_path))
+    session = await live_session(loaded, known)
+    assert (await call).ok
+    await finished(loaded, session)
+    assert phone.status().refusals.get("source", 0) == before
+
+
+def test_sources_are_matched_by_address_and_bad_networks_are_settings_problems() -> None:
+    sources = Sources([network("203.0.113.0/24"), network("2001:db8::1")])
+    sources.update({"main": (network("192.0.2.10"),)})
+    assert sources.allows("203.0.113.77:5060") and sources.allows("192.0.2.10:5080")
+    assert sources.allows("[2001:db8::1]:5060") and sources.allows("[::ffff:192.0.2.10]:5060")
+    assert not sources.allows("192.0.2.11:5060") and not sources.allows("nonsense")
+    sources.update({"main": (network("192.0.2.11"),)})  # the registrar moved
+    assert not sources.allows("192.0.2.10:5060") and sources.allows("192.0.2.11:5060")
+    trunk = TrunkSettings(name="main", registrar="sip.carrier.example", username="box", allow=["10.0.0.0/33"])
+    problems = sip_problems(SipSettings(trunks=[trunk], trusted_sources=["lan"]))
+    assert any(p.startswith("sip.trunks[0].allow: '10.0.0.0/33'") for p in problems), problems
+    assert any(p.startswith("sip.trusted_sources: 'lan'") for p in problems), problems

@@ -8,6 +8,9 @@ from core.errors import InputError, NotFoundError
 from core.store import audit
 from core.store.database import Store, utcnow
 from core.tenants.document import TenantDocument, normalise_number
+from core.tenants.transfers import TransferTargets
+
+REFUSED_TRANSFER = "call.transfer_refused"  # the audit action of a transfer to a target the tenant has not set up
 
 
 class TenantSummary(msgspec.Struct, kw_only=True):
@@ -76,6 +79,27 @@ class TenantRepository:
             known = ", ".join(row[0] for row in self._store.rows("SELECT id FROM tenants ORDER BY id"))
             raise NotFoundError(f"no tenant '{tenant_id}'" + (f" (known: {known})" if known else " (none yet)"))
         return msgspec.json.decode(found, type=TenantDocument)
+
+    def transfer_targets(self, tenant_id: str) -> TransferTargets:
+        """Where the tenant's calls may be transferred: its configured targets and the own phones of its staff
+        (users with a role in the business, not disabled)."""
+        phones = self._store.rows(
+            "SELECT u.phone FROM memberships m JOIN users u ON u.id = m.user_id "
+            "WHERE m.tenant_id = ? AND u.phone IS NOT NULL AND NOT u.disabled",
+            [tenant_id],
+        )
+        return TransferTargets.of(self.get(tenant_id), [str(phone) for (phone,) in phones])
+
+    def refused_transfer(self, tenant_id: str, call_id: str, target: str, *, actor: str, by: str) -> None:
+        """An audit row for a transfer refused because its target is not one of the tenant's."""
+        audit.record(
+            self._store,
+            tenant_id=tenant_id,
+            actor=actor,
+            action=REFUSED_TRANSFER,
+            target=call_id,
+            detail={"target": target, "by": by},
+        )
 
     def version(self, tenant_id: str) -> str:
         """Changes whenever the tenant is saved; used to know when a cached prompt is stale."""

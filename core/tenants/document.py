@@ -23,6 +23,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
+_MAX_TAKE_OVER_NUMBERS = 50
 
 
 class Service(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -94,6 +95,9 @@ class Transfer(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     number: str = ""
     dtmf_digit: str = "0"
+    # Further numbers (or SIP URIs) staff may hand a call to from the live view. Calls are transferred nowhere
+    # else: see core/tenants/transfers.py.
+    take_over_numbers: list[str] = msgspec.field(default_factory=list)
 
 
 class TenantDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -215,9 +219,14 @@ def _problems(doc: TenantDocument) -> list[str]:
         if (
             target.strip()
             and not (key.startswith("telephony") and target.strip() == "off")
-            and not _transfer_target(target)
+            and transfer_target(target) is None
         ):
             problems.append(f"{key}: '{target}' is neither a phone number nor a sip: URI")
+    for target in doc.transfer.take_over_numbers:
+        if transfer_target(target) is None:
+            problems.append(f"transfer.take_over_numbers: '{target}' is neither a phone number nor a sip: URI")
+    if len(doc.transfer.take_over_numbers) > _MAX_TAKE_OVER_NUMBERS:
+        problems.append(f"transfer.take_over_numbers: at most {_MAX_TAKE_OVER_NUMBERS}")
     if doc.transfer.dtmf_digit not in tuple("0123456789*#"):
         problems.append("transfer.dtmf_digit must be one key: 0-9, * or #")
     problems += telephony_problems(doc.telephony)
@@ -270,5 +279,12 @@ def normalise_number(number: str) -> str:
     return re.sub(r"[\s\-().]", "", number)
 
 
-def _transfer_target(text: str) -> bool:
-    return bool(_SIP_URI.match(text.strip()) or _NUMBER.match(normalise_number(text)))
+def transfer_target(text: str) -> str | None:
+    """A transfer target as it is compared: a SIP URI as written (its scheme in lower case), or a number
+    normalised; None when the text is neither."""
+    text = text.strip()
+    if _SIP_URI.match(text):
+        scheme, rest = text.split(":", 1)
+        return f"{scheme.lower()}:{rest}"
+    number = normalise_number(text)
+    return number if _NUMBER.match(number) else None

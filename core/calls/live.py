@@ -25,6 +25,7 @@ from core.events import (
 )
 from core.records import CallRecord
 from core.store.database import utcnow
+from core.tenants.transfers import HOW_TO_ALLOW, TransferRefused, TransferTargets
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +144,18 @@ class LiveCalls:
             raise NotFoundError(f"no call '{call_id}' in progress")
         return live
 
-    def take_over(self, tenant_id: str, call_id: str, target: str, actor: str) -> None:
-        """Hand the call to a person at ``target``; the transport transfers it."""
+    def take_over(self, tenant_id: str, call_id: str, target: str, actor: str, allowed: TransferTargets) -> None:
+        """Hand the call to a person at ``target``, which must be one of the business's ``allowed`` targets
+        (``TransferRefused`` otherwise); the transport transfers it."""
         live = self.get(tenant_id, call_id)
+        if not allowed.allows(target):
+            live.session.log.warning(
+                "take-over refused: not one of the business's transfer numbers; nothing was dialled",
+                actor=actor,
+                target=target,
+                fix=HOW_TO_ALLOW,
+            )
+            raise TransferRefused(target)
         live.session.log.info("staff took the call over", actor=actor, target=target)
         live.session.bus.publish(TransferRequested(target, f"taken over by {actor}"))
 

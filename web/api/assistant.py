@@ -36,6 +36,8 @@ class AssistantSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     after_hours_greeting: str | None = None  # "" = the usual greeting
     after_hours_transfer: str | None = None  # "" = the transfer number, "off" = nobody (a message is taken)
     recording: bool | None = None  # a stereo WAV of each call
+    # Further numbers or SIP URIs staff may hand a call to from the live view (calls go to no other number).
+    take_over_numbers: list[str] | None = None
 
 
 class Voice(msgspec.Struct):
@@ -63,6 +65,7 @@ def settings_of(doc: TenantDocument) -> AssistantSettings:
         after_hours_greeting=doc.telephony.after_hours_greeting,
         after_hours_transfer=doc.telephony.after_hours_transfer,
         recording=doc.telephony.recording,
+        take_over_numbers=doc.transfer.take_over_numbers,
     )
 
 
@@ -85,6 +88,8 @@ def apply(doc: TenantDocument, new: AssistantSettings) -> TenantDocument:
     raw["emergency"] = {"phrases": _clean(new.emergencies), "safety_line": new.safety_line.strip()}
     raw["hours"] = {d: h.strip() or "closed" for d, h in new.hours.items()}
     raw["transfer"] = {**raw.get("transfer", {}), "number": new.transfer_number.strip()}
+    if new.take_over_numbers is not None:
+        raw["transfer"]["take_over_numbers"] = _clean(new.take_over_numbers)
     telephony = dict(raw.get("telephony", {}))
     if new.after_hours_greeting is not None:
         telephony["after_hours_greeting"] = new.after_hours_greeting.strip()

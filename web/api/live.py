@@ -12,6 +12,8 @@ from litestar.exceptions import WebSocketDisconnect
 
 from core.calls.live import LiveCall, Message
 from core.errors import InputError
+from core.store.tenants import REFUSED_TRANSFER
+from core.tenants.transfers import TransferRefused
 from web.api.paths import TENANT
 from web.auth.policy import Permission
 from web.scope import TenantScope
@@ -46,14 +48,22 @@ class LiveController(Controller):
 
     @post("/{call_id:str}/take-over", permission=Permission.CALLS_CONTROL, sync_to_thread=True, status_code=200)
     def take_over(self, view: TenantScope, call_id: str, data: TakeOver) -> Done:
-        """Transfer the call to a staff phone now."""
+        """Transfer the call to a staff phone now: one of the business's transfer numbers, take-over numbers or
+        its staff's own phones (anything else is refused with 400, logged and audited)."""
         target = (data.target or "").strip()
         if not target:
             own = view.web.accounts.get(view.principal.id).phone if view.principal.kind == "user" else None
             target = own or view.tenant.transfer.number
         if not target:
             raise InputError("no phone to transfer to: add your phone number in Users, or a transfer number")
-        view.web.runtime.live.take_over(view.tenant_id, call_id, target, view.principal.actor)
+        tenants = view.web.runtime.tenants
+        try:
+            view.web.runtime.live.take_over(
+                view.tenant_id, call_id, target, view.principal.actor, tenants.transfer_targets(view.tenant_id)
+            )
+        except TransferRefused:
+            view.audit(REFUSED_TRANSFER, call_id, {"target": target, "by": "take-over"})
+            raise
         view.audit("call.take_over", call_id, {"target": target})
         return Done(True, f"transferring to {target}")
 

@@ -149,6 +149,9 @@ class Runtime:
             has_tool=toolbox.has,
             retrieval=mode == "retrieval",
             log=log,
+            refused_transfer=lambda target: self.tenants.refused_transfer(
+                tenant.id, call_id, target, actor="assistant", by="transfer tool"
+            ),
         )
         return Dialogue(
             conversation, flow, toolbox, filler_after_s=self.settings.dialogue.filler_after_ms / 1000, log=log

@@ -30,6 +30,7 @@ from core.dialogue.tasks.transfer import Transfer
 from core.dialogue.when import When, parse_when
 from core.events import HangupRequested, TransferRequested
 from core.tenants.document import Service, TenantDocument
+from core.tenants.transfers import HOW_TO_ALLOW, TransferTargets
 from core.tools.base import RunTool, call
 from core.tools.booking import AvailabilityQuery, CheckAvailability
 from core.tools.contact import EmergencyDetails, EscalateEmergency
@@ -95,13 +96,17 @@ class Flow:
         has_tool: Callable[[str], bool],
         retrieval: bool,
         log: structlog.stdlib.BoundLogger,
+        refused_transfer: Callable[[str], None] | None = None,
     ) -> None:
+        """``refused_transfer``: told of a transfer target the flow refused (for the audit log)."""
         self.tenant = tenant
         self._now = now
         self._caller_number = phone_number(caller_number or "")
         self._has_tool = has_tool
         self._retrieval = retrieval
         self._log = log
+        self._targets = TransferTargets.of(tenant)
+        self._refused_transfer = refused_transfer
         self.state = FlowState()
         self._emergency = [p.lower() for p in tenant.emergency.phrases if p.strip()]
         self._escalation = [w.lower() for w in tenant.assistant.escalation_words if w.strip()]
@@ -408,7 +413,7 @@ class Flow:
             if self._has_tool("transfer_to_human")
             else None
         )
-        if found is not None and found.available and found.target:
+        if found is not None and found.available and found.target and self._may_transfer(found.target):
             self.drop()
             return FlowTurn("person", [lines.HANDOVER], after=TransferRequested(found.target, reason))
         if self.tenant.has("messages"):
@@ -416,6 +421,21 @@ class Flow:
             return FlowTurn("person", [lines.NOBODY])
         self.drop()
         return FlowTurn("person", [lines.CANT_DO])
+
+    def _may_transfer(self, target: str) -> bool:
+        """Whether a target the transfer tool named is one of the business's own (a business's HTTP tool may
+        answer in the built-in tool's place, with any number)."""
+        if self._targets.allows(target):
+            return True
+        self._log.warning(
+            "transfer refused: the transfer tool named a target that is not one of the business's transfer "
+            "numbers; nothing was dialled, the caller can leave a message",
+            target=target,
+            fix=HOW_TO_ALLOW,
+        )
+        if self._refused_transfer is not None:
+            self._refused_transfer(target)
+        return False
 
     async def _question(self, text: str, run_tool: RunTool) -> FlowTurn:
         if not self._retrieval:

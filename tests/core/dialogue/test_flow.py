@@ -71,6 +71,7 @@ class Harness:
             knowledge=None,
         )
         self.toolbox = ToolBox(context, tools_for(tenant), timeout_s=2.0)
+        self.refused: list[str] = []  # transfer targets the flow refused
         self.flow = Flow(
             tenant,
             now=lambda: NOW,
@@ -78,6 +79,7 @@ class Harness:
             has_tool=self.toolbox.has,
             retrieval=False,
             log=structlog.get_logger("test"),
+            refused_transfer=self.refused.append,
         )
         self.tools: list[Any] = []
 
@@ -220,6 +222,35 @@ async def test_a_person_when_asked_or_a_message_when_nobody_is_there(
     assert offer.lines == ["I can put you through to someone from the team. Would you like that?"]
     accepted = await h.turn("yes", "yes")
     assert isinstance(accepted.after, TransferRequested)
+
+
+async def test_a_transfer_tool_of_the_business_s_own_reaches_only_its_transfer_numbers(
+    services: tuple[Inbox, int, Recorded, str],
+) -> None:
+    """A business's HTTP tool may stand in for the built-in transfer tool; whatever number it answers with, the
+    caller is put through only to one the business has set up, and otherwise offered to leave a message."""
+    _, smtp_port, _, sms_url = services
+    with recording_server() as (endpoint, url):
+        tool = {
+            "name": "transfer_to_human",
+            "description": "Who is on duty now",
+            "url": url + "/on-duty",
+            "parameters": {"type": "object", "properties": {"reason": {"type": "string"}}},
+        }
+        tenant = _tenant(
+            tools=[tool], transfer={"number": "sip:desk@127.0.0.1", "take_over_numbers": ["+1 312 555 0177"]}
+        )
+        endpoint.answer = lambda body: {"available": True, "target": "+19005550100"}
+        h = Harness(tenant, smtp_port, sms_url)
+        refused = await h.turn("person", "can I talk to someone please")
+        assert endpoint.requests and h.tools[-1].ok  # the business's tool answered, with a number of its own
+        assert refused.after is None and "take a message" in refused.lines[0]
+        assert h.refused == ["+19005550100"]
+        endpoint.answer = lambda body: {"available": True, "target": "+1 (312) 555-0177"}
+        allowed = Harness(tenant, smtp_port, sms_url)
+        handover = await allowed.turn("person", "can I talk to someone please")
+        assert isinstance(handover.after, TransferRequested) and handover.after.target == "+1 (312) 555-0177"
+        assert allowed.refused == []
 
 
 async def test_a_lead_is_captured_with_its_urgency(services: tuple[Inbox, int, Recorded, str]) -> None:

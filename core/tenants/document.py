@@ -23,6 +23,7 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
+_COUNTRY_CODE = re.compile(r"^\+?[1-9][0-9]{0,2}$")
 _MAX_TAKE_OVER_NUMBERS = 50
 
 
@@ -110,6 +111,9 @@ class TenantDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     website: str = ""
     email: str = ""
     numbers: list[str] = msgspec.field(default_factory=list)
+    # The country calling code of the business ("61", "44", "1"): which callers' numbers are at home, for texts and
+    # for matching a caller to a booking. Empty: read from the first international number in numbers, then phone.
+    country_code: str = ""
     hours: dict[str, str] = msgspec.field(default_factory=dict)
     services: list[Service] = msgspec.field(default_factory=list)
     faq: str = ""
@@ -211,6 +215,8 @@ def _problems(doc: TenantDocument) -> list[str]:
             problems.append(f"numbers: '{number}' is not a phone number (digits, optionally starting with +)")
     if len({normalise_number(n) for n in doc.numbers}) != len(doc.numbers):
         problems.append("numbers: a number is listed twice")
+    if doc.country_code.strip() and not _COUNTRY_CODE.match(doc.country_code.strip()):
+        problems.append(f"country_code: '{doc.country_code}' is not a country calling code (1-3 digits, like 44)")
     problems += _problems_of_parts(doc)
     for key, target in (
         ("transfer.number", doc.transfer.number),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -26,6 +27,7 @@ class NewBooking:
     phone: str
     call_id: str | None = None
     notes: str = ""
+    reference: str | None = None  # a booking moved keeps the one its caller was told; None: a new one
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,7 @@ class Booked:
     name: str
     phone: str
     status: str
+    reference: str | None = None  # what the caller is told to quote (bookings made before references had none)
 
 
 class SlotTaken(Exception):
@@ -52,8 +55,12 @@ class Calendar(Protocol):
         """Book atomically: raises SlotTaken if anything (with ``buffer`` around it) overlaps."""
         ...
 
-    async def find(self, phone: str, after: datetime) -> list[Booked]:
-        """The caller's upcoming bookings."""
+    async def find(self, phones: Sequence[str], after: datetime) -> list[Booked]:
+        """The upcoming bookings under a phone number (given in each form it may have been written in)."""
+        ...
+
+    async def find_reference(self, reference: str, after: datetime) -> list[Booked]:
+        """The upcoming bookings with a reference (one, unless two callers' references collided)."""
         ...
 
     async def cancel(self, booking_id: str) -> None: ...

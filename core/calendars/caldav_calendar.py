@@ -8,7 +8,9 @@ event's UID), so the staff UI lists them and a caller can cancel them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +19,7 @@ import caldav
 from caldav.lib.error import DAVError
 
 from core.calendars.base import Booked, NewBooking, Slot, SlotTaken
-from core.calendars.builtin import BuiltinCalendar
+from core.calendars.builtin import BuiltinCalendar, new_reference
 from core.errors import ApplianceError
 from core.store.database import Store, new_id, utcnow
 from core.tenants.document import Caldav
@@ -50,12 +52,20 @@ class CaldavCalendar:
             if await self.busy(booking.start - buffer, booking.end + buffer):
                 raise SlotTaken(f"{booking.start.isoformat()} is no longer free")
             uid = new_id("bk")
+            if booking.reference is None:
+                reference = await asyncio.to_thread(new_reference, self._store, self._tenant)
+                booking = dataclasses.replace(booking, reference=reference)
             await self._call(self._save, booking, uid)
-        await asyncio.to_thread(self._remember, booking, uid)
-        return Booked(uid, booking.service, booking.start, booking.end, booking.name, booking.phone, "booked")
+            await asyncio.to_thread(self._remember, booking, uid)
+        return Booked(
+            uid, booking.service, booking.start, booking.end, booking.name, booking.phone, "booked", booking.reference
+        )
 
-    async def find(self, phone: str, after: datetime) -> list[Booked]:
-        return await self._mirror.find(phone, after)
+    async def find(self, phones: Sequence[str], after: datetime) -> list[Booked]:
+        return await self._mirror.find(phones, after)
+
+    async def find_reference(self, reference: str, after: datetime) -> list[Booked]:
+        return await self._mirror.find_reference(reference, after)
 
     async def cancel(self, booking_id: str) -> None:
         await self._call(self._delete, booking_id)
@@ -106,7 +116,10 @@ class CaldavCalendar:
             dtend=booking.end.astimezone(UTC),
             uid=uid,
             summary=f"{booking.service}: {booking.name}",
-            description=f"Booked by phone.\nName: {booking.name}\nPhone: {booking.phone}\n{booking.notes}".strip(),
+            description=(
+                f"Booked by phone.\nName: {booking.name}\nPhone: {booking.phone}\nRef: {booking.reference}\n"
+                f"{booking.notes}"
+            ).strip(),
         )
 
     def _delete(self, uid: str) -> None:
@@ -116,8 +129,8 @@ class CaldavCalendar:
         now = utcnow()
         self._store.execute(
             "INSERT INTO bookings (id, tenant_id, call_id, service, starts_at, ends_at, customer_name, customer_phone, "
-            "status, notes, created_at, calendar, calendar_ref, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, 'caldav', ?, ?)",
+            "status, notes, created_at, calendar, calendar_ref, updated_at, reference) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, 'caldav', ?, ?, ?)",
             [
                 uid,
                 self._tenant,
@@ -131,5 +144,6 @@ class CaldavCalendar:
                 now,
                 uid,
                 now,
+                booking.reference,
             ],
         )

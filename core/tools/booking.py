@@ -214,7 +214,7 @@ class CancelOrReschedule(Builtin[ChangeRequest, Changed]):
     result = Changed
 
     async def handle(self, ctx: ToolContext, args: ChangeRequest) -> Changed:
-        bookings = await ctx.calendar.find(args.phone, ctx.now())
+        bookings = await ctx.calendar.find([args.phone], ctx.now())
         listed = [FoundBooking(booking_id=b.id, service=b.service, start=b.start.isoformat()) for b in bookings]
         if args.action == "find":
             return Changed(bookings=listed)

@@ -70,8 +70,14 @@ async def test_book_check_and_cancel(radicale: str) -> None:
             NewBooking("Men's cut", start + timedelta(minutes=15), start + timedelta(minutes=45), "Other", "0"),
             timedelta(0),
         )
-    [mine] = await calendar.find("07700900456", start - timedelta(days=1))
-    assert mine.id == booked.id
+    [mine] = await calendar.find(["07700900456"], start - timedelta(days=1))
+    assert mine.id == booked.id and mine.reference == booked.reference and booked.reference
+    [by_reference] = await calendar.find_reference(booked.reference, start - timedelta(days=1))
+    assert by_reference.id == booked.id
+    # Staff see the reference a caller quotes in their own calendar app.
+    principal = caldav.DAVClient(radicale, username="studio", password="letmein").principal()  # type: ignore[operator]
+    [own] = [c for c in principal.calendars() if c.get_display_name() == "bookings"]
+    assert f"Ref: {booked.reference}" in str(own.event_by_uid(booked.id).icalendar_component.get("description"))
     await calendar.cancel(booked.id)
     assert await calendar.busy(start, start + timedelta(hours=8)) == []
     assert store.scalar("SELECT status FROM bookings WHERE id = ?", [booked.id]) == "cancelled"

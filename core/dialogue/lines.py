@@ -46,6 +46,11 @@ def spoken_number(digits: str) -> str:
     return ", ".join(" ".join(group) for group in groups if group)
 
 
+def spoken_reference(reference: str) -> str:
+    """A booking reference in groups of three digits, each read on its own ('482913' -> '4 8 2, 9 1 3')."""
+    return ", ".join(" ".join(reference[i : i + 3]) for i in range(0, len(reference), 3))
+
+
 def choices(options: Sequence[str]) -> str:
     options = list(options)
     if len(options) <= 1:
@@ -75,7 +80,9 @@ OFFER = "The nearest free times are {options}. Would one of those suit?"
 OFFER_ONE = "The nearest free time is {option}. Would that suit?"
 NO_SLOTS = "Sorry, I can't see any free times in the next few weeks. Would you like me to take a message instead?"
 CONFIRM_BOOKING = "Just to confirm: {service} {when}, for {name}, on {phone}. Shall I book that?"
-BOOKED = "You're booked in for {when}. We'll send you a text to confirm."
+BOOKED = "You're booked in for {when}. Your booking reference is {reference}."
+TEXT_COMING = "We'll send you a text to confirm."
+NOTE_IT = "Please make a note of it, as we won't be sending a text."
 TAKEN = "Sorry, that time was just taken. " + OFFER
 CONFIRM_LEAD = "So that's {name} on {phone}, about {reason}. Shall I pass that on to the team?"
 LEAD_DONE = "Thanks, I've passed that on, and someone will get back to you {when}."

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from core.notify.channels import DeliveryError, send_email, send_sms
@@ -13,6 +15,16 @@ from core.store.database import Store, new_id, utcnow
 log = logging.getLogger(__name__)
 
 Channel = Literal["email", "sms"]
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """At most ``most`` notifications of these kinds, on one channel, for one tenant, within ``per``. Every row
+    counts, sent or not: each one asked the gateway to send, or would have."""
+
+    kinds: tuple[str, ...]
+    most: int
+    per: timedelta = timedelta(days=1)
 
 
 class Notifier:
@@ -34,11 +46,55 @@ class Notifier:
     ) -> asyncio.Task[bool]:
         """Record the notification and start delivering it now; the task says whether it got through."""
         notification_id = new_id("ntf")
+        self._insert(notification_id, tenant_id, call_id, kind, channel, target, subject, body)
+        return self._start(notification_id, channel, target, subject, body)
+
+    def send_within(
+        self,
+        quota: Quota,
+        *,
+        tenant_id: str,
+        call_id: str | None,
+        kind: str,
+        channel: Channel,
+        target: str,
+        subject: str,
+        body: str,
+    ) -> asyncio.Task[bool] | None:
+        """As ``send``, unless the tenant has used up ``quota``: then nothing is recorded or sent, and None comes
+        back. The count and the new row are one transaction, so calls at the same moment cannot overshoot."""
+        notification_id = new_id("ntf")
+        with self._store.transaction():
+            used = self._store.scalar(
+                f"SELECT count(*) FROM notifications WHERE tenant_id = ? AND channel = ? "
+                f"AND kind IN ({', '.join('?' * len(quota.kinds))}) AND created_at > ?",
+                [tenant_id, channel, *quota.kinds, utcnow() - quota.per],
+            )
+            if used >= quota.most:
+                return None
+            self._insert(notification_id, tenant_id, call_id, kind, channel, target, subject, body)
+        return self._start(notification_id, channel, target, subject, body)
+
+    def _insert(
+        self,
+        notification_id: str,
+        tenant_id: str,
+        call_id: str | None,
+        kind: str,
+        channel: Channel,
+        target: str,
+        subject: str,
+        body: str,
+    ) -> None:
         self._store.execute(
             "INSERT INTO notifications (id, tenant_id, call_id, kind, channel, target, subject, body, status, "
             "attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
             [notification_id, tenant_id, call_id, kind, channel, target, subject, body, utcnow()],
         )
+
+    def _start(
+        self, notification_id: str, channel: Channel, target: str, subject: str, body: str
+    ) -> asyncio.Task[bool]:
         task = asyncio.create_task(self._deliver(notification_id, channel, target, subject, body))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -76,7 +76,10 @@ class Booking(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class Notifications(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     owner_email: str = ""
     owner_sms: str = ""
-    confirm_bookings_by_sms: bool = True
+    confirm_bookings_by_sms: bool = True  # sent only to the caller ID's own number, in the business's country
+    # At most this many texts to callers in any 24 hours, for the business (0: none at all). Each call costs an
+    # attacker nothing; each text costs the business.
+    sms_to_callers_per_day: int = 50
 
 
 class HttpTool(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -258,6 +261,8 @@ def _problems_of_parts(doc: TenantDocument) -> list[str]:
         problems.append("booking.slot_minutes must be 5 to 240")
     if not 0 <= booking.buffer_minutes <= 240:
         problems.append("booking.buffer_minutes must be 0 to 240")
+    if not 0 <= doc.notifications.sms_to_callers_per_day <= 10_000:
+        problems.append("notifications.sms_to_callers_per_day must be 0 to 10000")
     if booking.calendar == "caldav" and booking.caldav is None:
         problems.append("booking.calendar is 'caldav' but there is no [booking.caldav] table with its url")
     for holiday in booking.holidays:

@@ -11,6 +11,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from core.calendars.base import NewBooking, Slot, SlotTaken, free_slots
 from core.calendars.caldav_calendar import CalendarUnavailable
+from core.notify.to_callers import text_caller
 from core.tenants.document import Service, TenantDocument
 from core.tools.base import Builtin, ToolContext, ToolFailed
 
@@ -81,7 +82,8 @@ class BookingRequest(msgspec.Struct, kw_only=True):
 
 
 class Booked(msgspec.Struct, kw_only=True):
-    """Booked (with its id and times), or not (with why, and the nearest free times)."""
+    """Booked (with its id, times, the reference the caller is told, and whether a text is on its way to them), or
+    not (with why, and the nearest free times)."""
 
     booked: bool
     reason: str | UnsetType = UNSET
@@ -89,6 +91,8 @@ class Booked(msgspec.Struct, kw_only=True):
     booking_id: str | UnsetType = UNSET
     start: str | UnsetType = UNSET
     end: str | UnsetType = UNSET
+    reference: str | UnsetType = UNSET
+    texted: bool | UnsetType = UNSET
 
 
 class ChangeRequest(msgspec.Struct, kw_only=True):
@@ -159,51 +163,68 @@ class CreateBooking(Builtin[BookingRequest, Booked]):
     result = Booked
 
     async def handle(self, ctx: ToolContext, args: BookingRequest) -> Booked:
-        service = _service(ctx.tenant, args.service)
-        try:
-            start = datetime.fromisoformat(args.start)
-        except ValueError as exc:
-            raise ToolFailed(f"bad start: {exc}") from exc
-        if start.tzinfo is None:
-            raise ToolFailed("start has no UTC offset")
-        start = start.astimezone(ZoneInfo(ctx.tenant.timezone))
-        if start.time() not in {s.start.time() for s in await _day_slots(ctx, start.date(), service.duration_minutes)}:
-            alternatives = await nearest_free(ctx, start, service.duration_minutes)
-            return Booked(booked=False, reason="not free", alternatives=[_iso(s) for s in alternatives])
-        booking = NewBooking(
-            service=service.name,
-            start=start,
-            end=start + timedelta(minutes=service.duration_minutes),
-            name=args.name,
-            phone=args.phone,
-            call_id=ctx.call_id,
-        )
-        try:
-            booked = await ctx.calendar.create(booking, timedelta(minutes=ctx.tenant.booking.buffer_minutes))
-        except SlotTaken:
-            alternatives = await nearest_free(ctx, start, service.duration_minutes)
-            return Booked(booked=False, reason="taken", alternatives=[_iso(s) for s in alternatives])
-        except CalendarUnavailable as exc:
-            raise ToolFailed(str(exc)) from exc
-        _confirm(ctx, booked.id, service.name, start, args.name, args.phone)
-        return Booked(booked=True, booking_id=booked.id, start=booked.start.isoformat(), end=booked.end.isoformat())
+        return await book(ctx, args)
 
 
-def _confirm(ctx: ToolContext, booking_id: str, service: str, start: datetime, name: str, phone: str) -> None:
+async def book(ctx: ToolContext, args: BookingRequest, reference: str | None = None) -> Booked:
+    """Book, and confirm it to the caller and the owner; a booking that is moved keeps its ``reference``."""
+    service = _service(ctx.tenant, args.service)
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError as exc:
+        raise ToolFailed(f"bad start: {exc}") from exc
+    if start.tzinfo is None:
+        raise ToolFailed("start has no UTC offset")
+    start = start.astimezone(ZoneInfo(ctx.tenant.timezone))
+    if start.time() not in {s.start.time() for s in await _day_slots(ctx, start.date(), service.duration_minutes)}:
+        alternatives = await nearest_free(ctx, start, service.duration_minutes)
+        return Booked(booked=False, reason="not free", alternatives=[_iso(s) for s in alternatives])
+    booking = NewBooking(
+        service=service.name,
+        start=start,
+        end=start + timedelta(minutes=service.duration_minutes),
+        name=args.name,
+        phone=args.phone,
+        call_id=ctx.call_id,
+        reference=reference,
+    )
+    try:
+        booked = await ctx.calendar.create(booking, timedelta(minutes=ctx.tenant.booking.buffer_minutes))
+    except SlotTaken:
+        alternatives = await nearest_free(ctx, start, service.duration_minutes)
+        return Booked(booked=False, reason="taken", alternatives=[_iso(s) for s in alternatives])
+    except CalendarUnavailable as exc:
+        raise ToolFailed(str(exc)) from exc
+    texted = _confirm(ctx, booked.id, booked.reference or "", service.name, start, args.name, args.phone)
+    return Booked(
+        booked=True,
+        booking_id=booked.id,
+        start=booked.start.isoformat(),
+        end=booked.end.isoformat(),
+        reference=booked.reference or UNSET,
+        texted=texted,
+    )
+
+
+def _confirm(
+    ctx: ToolContext, booking_id: str, reference: str, service: str, start: datetime, name: str, phone: str
+) -> bool:
+    """Text the caller (at their caller ID only: never at the number they gave, which anyone can say) and email
+    the owner; whether a text is on its way."""
     tenant = ctx.tenant
     when = start.strftime("%A %d %B at %H:%M")
-    if tenant.notifications.confirm_bookings_by_sms:
-        ctx.notifier.send(
-            tenant_id=tenant.id, call_id=ctx.call_id, kind="booking_confirmation", channel="sms", target=phone,
-            subject=tenant.name,
-            body=f"{service} booked for {when}. Ref {booking_id}. To change it, call {tenant.phone or 'us'}.",
-        )  # fmt: skip
+    unsent = text_caller(
+        ctx.notifier, ctx.store, tenant, call_id=ctx.call_id, caller_number=ctx.caller_number,
+        kind="booking_confirmation", subject=tenant.name,
+        body=f"{service} booked for {when}. Ref {reference}. To change it, call {tenant.phone or 'us'}.",
+    )  # fmt: skip
     if tenant.notifications.owner_email:
         ctx.notifier.send(
             tenant_id=tenant.id, call_id=ctx.call_id, kind="booking", channel="email",
             target=tenant.notifications.owner_email, subject=f"New booking: {service}, {when}",
-            body=f"{name} ({phone}) booked {service} for {when} by phone. Ref {booking_id}.",
+            body=f"{name} ({phone}) booked {service} for {when} by phone. Ref {reference} ({booking_id}).",
         )  # fmt: skip
+    return unsent is None
 
 
 class CancelOrReschedule(Builtin[ChangeRequest, Changed]):
@@ -228,9 +249,10 @@ class CancelOrReschedule(Builtin[ChangeRequest, Changed]):
             except CalendarUnavailable as exc:
                 raise ToolFailed(str(exc)) from exc
             return Changed(done=True, cancelled=booking.id, start=booking.start.isoformat())
-        moved = await CreateBooking().handle(
+        moved = await book(
             ctx,
             BookingRequest(service=booking.service, start=args.new_start or "", name=booking.name, phone=booking.phone),
+            reference=booking.reference,
         )
         if not moved.booked:
             return Changed(done=False, booked=False, reason=moved.reason, alternatives=moved.alternatives)

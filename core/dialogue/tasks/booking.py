@@ -89,4 +89,6 @@ class Booking(ReadBack):
             return FlowTurn("booking", [desk.offer(offered, lines.TAKEN)])
         desk.drop()
         when = lines.spoken_when(datetime.fromisoformat(result.start), desk.today())
-        return FlowTurn("booking", [lines.BOOKED.format(when=when), lines.ANYTHING_ELSE])
+        reference = lines.spoken_reference(result.reference or "")
+        text = lines.TEXT_COMING if result.texted else lines.NOTE_IT
+        return FlowTurn("booking", [lines.BOOKED.format(when=when, reference=reference), text, lines.ANYTHING_ELSE])

@@ -32,6 +32,7 @@ TENANT: dict[str, Any] = {
     "id": "harbor-vet",
     "name": "Harbor Street Vets",
     "timezone": "America/Chicago",
+    "country_code": "1",  # callers' numbers in +1 are at home, and get their booking by text
     "hours": {d: "08:00-18:00" for d in ("mon", "tue", "wed", "thu", "fri")},
     "services": [
         {"name": "Vaccination visit", "duration_minutes": 30},

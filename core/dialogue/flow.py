@@ -19,7 +19,7 @@ from msgspec import UNSET
 
 from core.dialogue import lines
 from core.dialogue.plan import Needs
-from core.dialogue.slots import grounded, person_name, phone_number
+from core.dialogue.slots import booking_reference, grounded, person_name, phone_number
 from core.dialogue.tasks.base import NO, YES, FlowState, FlowTurn, Task
 from core.dialogue.tasks.booking import Booking
 from core.dialogue.tasks.change import Cancel, Reschedule
@@ -148,7 +148,9 @@ class Flow:
             return "no", {}
         if state.stage == "collect" and state.task is not None:
             # Answers to the flow's own question that need no interpretation: keep the task going.
-            if state.asking in ("phone", "phone_check", "booking_phone") and phone_number(text):
+            if state.asking in ("phone", "phone_check") and phone_number(text):
+                return state.task, {}
+            if state.asking == "booking_ref" and booking_reference(text):
                 return state.task, {}
             if state.asking == "phone_check" and YES.match(text) and len(text.split()) <= 6:
                 return state.task, {}
@@ -280,12 +282,6 @@ class Flow:
                 details.phone = number
             elif asking == "phone":
                 bad = "phone"
-        if asking == "booking_phone":
-            number = phone_number(slots.get("phone") or text)
-            if number:
-                details.booking_phone = number
-            else:
-                bad = "booking_phone"
         given = {key: slots.get(key) for key in ("address", "reason", "message")}
         given["message"] = given["message"] or slots.get("reason")
         if asking in given and not given[asking] and len(text.split()) >= 2:
@@ -313,7 +309,7 @@ class Flow:
         key = "when" if missing == "start" else missing
         template = (lines.AGAIN if again and key in lines.AGAIN else lines.ASK)[key]
         services = lines.choices([s.name.lower() for s in self.tenant.services[:4]])
-        expect = "digits" if missing in ("phone", "booking_phone") else ("address" if missing == "address" else None)
+        expect = "digits" if missing in ("phone", "booking_ref") else ("address" if missing == "address" else None)
         return FlowTurn(intent, [template.format(services=services)], expect=expect)
 
     async def availability(self, when: When, run_tool: RunTool) -> FlowTurn | None:
@@ -461,8 +457,10 @@ class Flow:
         asking = self.state.asking
         if asking == "phone_check":
             return True
-        if asking in ("phone", "booking_phone"):
+        if asking == "phone":
             return phone_number(text) is not None
+        if asking == "booking_ref":
+            return booking_reference(text) is not None
         if asking == "start":
             return (
                 bool(slots.get("when"))

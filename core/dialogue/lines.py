@@ -68,13 +68,15 @@ ASK = {
     "address": "What's the address?",
     "reason": "What's it about?",
     "message": "What would you like me to pass on?",
-    "booking_phone": "What phone number is the booking under?",
+    "booking_ref": "What's the booking reference? It's the six-digit number we gave you when you booked.",
+    "booking_name": "And what name is the booking under?",
 }
 AGAIN = {
     "phone": "Sorry, I didn't get the whole number. Could you say it again, one digit at a time?",
     "name": "Sorry, I didn't catch your name. Could you say it again?",
     "when": "Sorry, I didn't catch the day and time. When would suit you?",
     "service": "Sorry, which of these do you need: {services}?",
+    "booking_ref": "Sorry, I need the six digits of the booking reference. Could you say them one at a time?",
 }
 OFFER = "The nearest free times are {options}. Would one of those suit?"
 OFFER_ONE = "The nearest free time is {option}. Would that suit?"
@@ -94,8 +96,15 @@ FOUND_BOOKING = "I can see your {service} on {when}. Shall I cancel it?"
 FOUND_FOR_MOVE = "I can see your {service} on {when}. When would you like to move it to?"
 CONFIRM_MOVE = "So that's moving your {service} to {when}. Shall I do that?"
 CANCELLED = "Done: your booking for {when} is cancelled."
-MOVED = "Done: your {service} is now {when}. We'll text you to confirm."
-NO_BOOKING = "I can't find an upcoming booking under that number. Would you like to make a new one?"
+MOVED = "Done: your {service} is now {when}."
+NEW_REFERENCE = "Your new booking reference is {reference}."
+NOT_UNDER_CALLER_ID = "I can't see a booking under the number you're calling from."
+NO_REFERENCE_MATCH = "Sorry, I can't find a booking with reference {reference} under the name {name}."
+CHECK_REFERENCE = "Could you check the reference and say it again?"
+NO_BOOKING = (
+    "Sorry, I still can't find a booking with that reference and name, so I can't change it over the phone. "
+    "Would you like me to take a message for the team?"
+)
 EMERGENCY = "That sounds urgent. I'm alerting the team right now."
 EMERGENCY_DETAILS = "So they can get straight to you, what's the address?"
 EMERGENCY_SENT = "Thanks. The team has your details and will contact you as soon as possible."

@@ -20,8 +20,8 @@ _NAME_LEAD = re.compile(
 _NAME_WORD = re.compile(r"^[^\W\d_][\w'.-]*$")
 
 
-def phone_number(text: str) -> str | None:
-    """Digits (with a leading + kept) from what the caller said or typed; None unless 8 to 15 digits."""
+def _digits(text: str) -> str:
+    """The digits said or typed, in order ("double four" is two), with a leading + kept."""
     tokens = re.findall(r"\+?\d+|[a-z]+", text.lower().replace("-", " "))
     out, repeat = "", 1
     for token in tokens:
@@ -34,8 +34,24 @@ def phone_number(text: str) -> str | None:
         elif token in _DIGITS:
             out += _DIGITS[token] * repeat
         repeat = 1
+    return out
+
+
+def phone_number(text: str) -> str | None:
+    """Digits (with a leading + kept) from what the caller said or typed; None unless 8 to 15 digits."""
+    out = _digits(text)
     count = len(out.lstrip("+"))
     return out if 8 <= count <= 15 else None
+
+
+def booking_reference(text: str, digits: int = 6) -> str | None:
+    """A booking reference from what the caller said: all the digits they said, when there are exactly
+    ``digits`` of them, else the one group of that many written together ("it's 482913 for Friday the 14th")."""
+    said = _digits(text).lstrip("+")
+    if len(said) == digits:
+        return said
+    groups = re.findall(rf"(?<!\d)\d{{{digits}}}(?!\d)", text)
+    return groups[0] if len(groups) == 1 else None
 
 
 def person_name(text: str) -> str | None:

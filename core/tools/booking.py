@@ -1,9 +1,9 @@
-"""Appointments: find a free slot, book it atomically, cancel or move it."""
+"""Appointments: find a free slot, book it atomically, and confirm it (cancelling and moving: ``changes``)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -93,34 +93,6 @@ class Booked(msgspec.Struct, kw_only=True):
     end: str | UnsetType = UNSET
     reference: str | UnsetType = UNSET
     texted: bool | UnsetType = UNSET
-
-
-class ChangeRequest(msgspec.Struct, kw_only=True):
-    phone: str
-    action: Annotated[Literal["find", "cancel", "reschedule"], Meta(extra_json_schema={"type": "string"})]
-    booking_id: str | UnsetType = UNSET
-    new_start: str | UnsetType = UNSET
-
-
-class FoundBooking(msgspec.Struct, kw_only=True):
-    booking_id: str
-    service: str
-    start: str
-
-
-class Changed(msgspec.Struct, kw_only=True):
-    """A search lists the caller's bookings; a cancel says which went; a move carries the new booking's fields
-    (``Booked``). Fields in the order the log has always shown them."""
-
-    done: bool | UnsetType = UNSET
-    cancelled: str | UnsetType = UNSET
-    booked: bool | UnsetType = UNSET
-    reason: str | UnsetType = UNSET
-    alternatives: list[str] | UnsetType = UNSET
-    bookings: list[FoundBooking] | UnsetType = UNSET
-    booking_id: str | UnsetType = UNSET
-    start: str | UnsetType = UNSET
-    end: str | UnsetType = UNSET
 
 
 class CheckAvailability(Builtin[AvailabilityQuery, Availability]):
@@ -225,43 +197,3 @@ def _confirm(
             body=f"{name} ({phone}) booked {service} for {when} by phone. Ref {reference} ({booking_id}).",
         )  # fmt: skip
     return unsent is None
-
-
-class CancelOrReschedule(Builtin[ChangeRequest, Changed]):
-    name = "cancel_or_reschedule"
-    description = "Cancel a caller's booking, or move it to a new start time."
-    mutating = True
-    arguments = ChangeRequest
-    result = Changed
-
-    async def handle(self, ctx: ToolContext, args: ChangeRequest) -> Changed:
-        bookings = await ctx.calendar.find([args.phone], ctx.now())
-        listed = [FoundBooking(booking_id=b.id, service=b.service, start=b.start.isoformat()) for b in bookings]
-        if args.action == "find":
-            return Changed(bookings=listed)
-        chosen = [b for b in bookings if b.id == args.booking_id] if args.booking_id else bookings[:1]
-        if not chosen:
-            return Changed(done=False, reason="no booking found", bookings=listed)
-        booking = chosen[0]
-        if args.action == "cancel":
-            try:
-                await ctx.calendar.cancel(booking.id)
-            except CalendarUnavailable as exc:
-                raise ToolFailed(str(exc)) from exc
-            return Changed(done=True, cancelled=booking.id, start=booking.start.isoformat())
-        moved = await book(
-            ctx,
-            BookingRequest(service=booking.service, start=args.new_start or "", name=booking.name, phone=booking.phone),
-            reference=booking.reference,
-        )
-        if not moved.booked:
-            return Changed(done=False, booked=False, reason=moved.reason, alternatives=moved.alternatives)
-        await ctx.calendar.cancel(booking.id)
-        return Changed(
-            done=True,
-            cancelled=booking.id,
-            booked=True,
-            booking_id=moved.booking_id,
-            start=moved.start,
-            end=moved.end,
-        )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from core.tenants.document import TenantDocument
 from core.tools.base import Tool
-from core.tools.booking import CancelOrReschedule, CheckAvailability, CreateBooking
+from core.tools.booking import CheckAvailability, CreateBooking
+from core.tools.changes import CancelOrReschedule
 from core.tools.contact import CaptureLead, EscalateEmergency, TakeMessage
 from core.tools.handover import AnswerQuestion, TransferToHuman
 from core.tools.http_tool import TenantHttpTool

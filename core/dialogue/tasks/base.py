@@ -14,7 +14,7 @@ from core.events import HangupRequested, TransferRequested
 from core.knowledge import Passage
 from core.tenants.document import Service, TenantDocument
 from core.tools.base import RunTool
-from core.tools.booking import FoundBooking
+from core.tools.changes import FoundBooking
 from core.tools.contact import Urgency
 
 # Where the flow is: asking what the caller wants, collecting what a task needs, or reading it back for a yes.
@@ -49,7 +49,11 @@ class Details:
     start: datetime | None = None
     name: str | None = None
     phone: str | None = None
-    booking_phone: str | None = None  # the number a booking to cancel or move is under
+    # A booking to cancel or move is looked for under the call's caller ID first, then by its reference and the
+    # name on it (never by a number the caller says).
+    lookup: Literal["caller_id", "reference"] = "reference"
+    booking_ref: str | None = None
+    ref_tries: int = 0  # references and names that matched nothing
     booking: FoundBooking | None = None  # that booking, once found
     address: str | None = None
     reason: str | None = None

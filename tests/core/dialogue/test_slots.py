@@ -1,4 +1,4 @@
-from core.dialogue.slots import match_service, person_name, phone_number
+from core.dialogue.slots import booking_reference, match_service, person_name, phone_number
 from core.tenants.document import Service
 
 
@@ -10,6 +10,16 @@ def test_phone_numbers_read_out_in_words() -> None:
     assert phone_number("(312) 555-0187") == "3125550187"
     assert phone_number("five five five") is None
     assert phone_number("call me whenever") is None
+
+
+def test_booking_references_read_out_in_words() -> None:
+    assert booking_reference("four eight two, nine one three") == "482913"
+    assert booking_reference("It's 482 913") == "482913"
+    assert booking_reference("oh double seven, one two three") == "077123"
+    assert booking_reference("the reference is 482913 for my booking on the 14th") == "482913"
+    assert booking_reference("four eight two nine one") is None  # five digits: one was missed
+    assert booking_reference("0412 555 918") is None  # a phone number is not a reference
+    assert booking_reference("I don't have it") is None
 
 
 def test_names() -> None:

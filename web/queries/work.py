@@ -25,6 +25,7 @@ class Booking(msgspec.Struct, kw_only=True):
     notes: str | None
     created_at: datetime
     calendar: str | None = None  # "builtin" or "caldav"
+    reference: str | None = None  # what the caller was told, and quotes to change it from another phone
 
 
 class Lead(msgspec.Struct, kw_only=True):

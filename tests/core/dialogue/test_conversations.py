@@ -61,11 +61,12 @@ async def test_booking_from_first_words_to_confirmation(desk: tuple[Runtime, Inb
         "Maria Gonzalez",
         "three one two, five five five, zero one six six",
         "yes, that's right",
+        caller="+13125550142",
     )
     replies = [t.reply for t in result.turns]
     readback = replies[-2]
     assert "Maria Gonzalez" in readback and "10 am" in readback and "Shall I book that?" in readback, replies
-    assert "booked in" in replies[-1], replies
+    assert "booked in" in replies[-1] and "Your booking reference is" in replies[-1], replies
     [(start, name, status)] = _bookings(runtime, result.call.id)
     wednesday = _next(2, ZoneInfo("America/Chicago")).replace(hour=10)
     assert start == wednesday.astimezone(UTC).replace(tzinfo=None) and name == "Maria Gonzalez"
@@ -73,7 +74,9 @@ async def test_booking_from_first_words_to_confirmation(desk: tuple[Runtime, Inb
     tools = [t.name for turn in result.turns for t in turn.tool_calls]
     assert tools.count("create_booking") == 1 and "check_availability" in tools
     await runtime.notifier.drain()
-    assert any(r["body"]["to"] == "3125550166" for r in sms.requests)
+    # The confirmation goes to the number the call came from, never to the one the caller said.
+    texts = [r["body"] for r in sms.requests if r["body"]["to"] in ("+13125550142", "3125550166")]
+    assert [t["to"] for t in texts] == ["+13125550142"], texts
 
 
 async def test_changing_your_mind_before_confirming_books_nothing(desk: tuple[Runtime, Inbox, Recorded]) -> None:

@@ -16,6 +16,7 @@ from core.calls.recording import CallRecording
 from core.calls.session import CallSession
 from core.errors import ApplianceError
 from core.events import Event, HangupRequested, SayLine, TransferRequested
+from core.tenants.transfers import HOW_TO_ALLOW
 from sip.bridge import TAIL_S, MediaBridge
 from sip.dialplan import transfer_uri, user_of
 from sip.engine import PjEngine, SipError
@@ -190,6 +191,9 @@ class SipLine:
             self._ended_by, self._end_reason = "assistant", f"the assistant ended the call: {event.reason}"
             await self._hangup()
             return
+        if not self._may_transfer(event.target):
+            self._refuse_transfer(event)
+            return
         uri = transfer_uri(event.target, self._domain)
         self.details["transfer"] = {"target": uri, "reason": event.reason, "status": "REFER sent"}
         self.log.info("transferring the call", target=uri, reason=event.reason)
@@ -205,9 +209,30 @@ class SipLine:
             self._ended_by, self._end_reason = "transfer", f"transferred to {uri} (outcome unknown)"
             await self._hangup()
 
-    def _transfer_failed(self, detail: str) -> None:
+    def _may_transfer(self, target: str) -> bool:
+        """The last check before the trunk dials: the target is one of the business's (as it is set up now)."""
+        try:
+            return self._host.tenants.transfer_targets(self._tenant_id).allows(target)
+        except ApplianceError:  # the business is gone: it has no targets
+            return False
+
+    def _refuse_transfer(self, event: TransferRequested) -> None:
+        self.log.warning(
+            "transfer refused at the SIP edge: not one of the business's transfer numbers; no REFER sent",
+            target=event.target,
+            reason=event.reason,
+            fix=HOW_TO_ALLOW,
+        )
+        self.details["transfer"] = {"target": event.target, "reason": event.reason, "status": "refused"}
+        if self.session is not None:
+            self._host.tenants.refused_transfer(
+                self._tenant_id, self.session.call.id, event.target, actor="sip", by=event.reason
+            )
+        self._transfer_failed("not one of the business's transfer numbers", result="refused")
+
+    def _transfer_failed(self, detail: str, result: str = "failed") -> None:
         self.log.warning("transfer failed; the assistant carries on", detail=detail)
-        self.details.setdefault("transfer", {})["result"] = "failed"
+        self.details.setdefault("transfer", {})["result"] = result
         session, line = self.session, self.line
         if session is not None and line is not None and not self._gone.is_set():
             line.stay()

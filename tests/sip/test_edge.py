@@ -4,6 +4,7 @@ on a caller's say-so (REFER, Replaces), and the trunk's credentials answer no on
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import socket
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from appliance.runtime import Runtime
+from core.events import TransferRequested
+from sip.line import TRANSFER_FAILED_LINE
 from sip.registration import challenge_realm
 from sip.service import SipService
 from sip.settings import SipSettings, TrunkSettings, network, sip_problems
@@ -85,6 +88,46 @@ async def test_a_callers_refer_is_declined_and_the_call_goes_on(
     assert "wellness" in (turns[1].caller or "").lower() and turns[1].reply
     assert phone.status().refusals.get("refer", 0) == before.get("refer", 0) + 2
     assert phone.status().public().refusals == phone.status().refusals  # /healthz shows them
+
+
+async def test_a_transfer_to_a_number_the_business_has_not_set_up_never_leaves_the_box(
+    loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The last check before the trunk dials. A transfer that got past the core's checks (here asked for on the
+    call's own bus) to a number that is none of the business's: no REFER is sent, the caller hears that nobody
+    could be reached and stays with the assistant, and the refusal is logged and audited. The business's own
+    transfer number still goes out (test_calls.py, pressing zero)."""
+    known = live_ids(loaded)
+    call = asyncio.ensure_future(sipp(call_scenario(hold_ms=90000), trunk, tmp_path / "caller", timeout_s=120))
+    session = await live_session(loaded, known)
+    await until(lambda: len(session.turns.turns) >= 1 and session.playout.buffered_seconds == 0, 60, "greeted")
+    with caplog.at_level(logging.WARNING):
+        session.bus.publish(TransferRequested("+1 900 555 0100", "taken over by user:mallory"))
+        await until(
+            lambda: any(t.reply == TRANSFER_FAILED_LINE for t in session.turns.turns), 60, "the caller was told"
+        )
+    assert session.leaving is None and session.call.id in live_ids(loaded)  # the call stays with the assistant
+    loaded.live.end(session.call.tenant_id, session.call.id, "test")
+    result = await call
+    assert result.ok, result.output  # sipp fails a call on any request it does not expect, a REFER included
+    await finished(loaded, session)
+    assert not re.search(r"^REFER ", sent_to_sipp(tmp_path / "caller"), re.M)  # no REFER request reached it
+    record = loaded.calls.get(session.call.id)
+    assert record.meta["sip"]["transfer"] == {
+        "target": "+1 900 555 0100",
+        "reason": "taken over by user:mallory",
+        "status": "refused",
+        "result": "refused",
+    }
+    assert record.outcome != "transferred" and record.meta["sip"]["hangup_by"] == "assistant"
+    audited = loaded.store.rows(
+        "SELECT actor, detail FROM audit_log WHERE action = 'call.transfer_refused' AND target = ?", [session.call.id]
+    )
+    assert [(actor, json.loads(detail)) for actor, detail in audited] == [
+        ("sip", {"target": "+1 900 555 0100", "by": "taken over by user:mallory"})
+    ]
+    lines = [f"{r.getMessage()} {r.msg}" for r in caplog.records]
+    assert any("refused at the SIP edge" in line and "+1 900 555 0100" in line for line in lines), lines
 
 
 def _dialog(messages: str) -> tuple[str, str, str]:

@@ -239,6 +239,7 @@ port = {free_port(both=True)}
 rtp_port = 20000
 rtp_port_count = 400
 max_calls = {max_calls}
+calls_per_caller_per_hour = 0  # every caller of the benchmark has the same number
 [[sip.trunks]]
 name = "bench"
 registrar = "{trunk.address}"

@@ -9,19 +9,23 @@ by ``refresh`` (the service runs it off the event loop every few seconds, when t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.tenants.document import normalise_number
 from models.catalog import Role
-from sip.dialplan import dialled_numbers
+from sip.dialplan import dialled_numbers, user_of
 from sip.events import Decision, Offered
+from sip.limits import Rate
 from sip.media import MediaQueues
 
 if TYPE_CHECKING:
     from core.calls.host import CallHost
 
 _CALL_MODELS: tuple[Role, ...] = ("vad", "stt", "llm", "tts")
+CALLER_LIMITED = 603  # a caller number over sip.calls_per_caller_per_hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +36,16 @@ class Routes:
 
 
 class Admission:
-    def __init__(self, host: CallHost, *, max_calls: int, rate: int, sip_calls: Callable[[], int]) -> None:
-        """``sip_calls``: conversations the SIP stack has answered and not yet ended."""
+    def __init__(
+        self, host: CallHost, *, max_calls: int, rate: int, sip_calls: Callable[[], int], per_caller_hour: int = 0
+    ) -> None:
+        """``sip_calls``: conversations the SIP stack has answered and not yet ended. ``per_caller_hour``: calls
+        an hour one caller number may make (0: no limit)."""
         self._host = host
         self._max_calls = max_calls
         self._rate = rate
         self._sip_calls = sip_calls
+        self._callers = Rate(per_caller_hour / 3600, per_caller_hour)
         self._routes = Routes()  # replaced whole, never changed in place: the SIP thread reads it
         self.stopping = False
 
@@ -61,6 +69,9 @@ class Admission:
         did, tenant_id = found
         if not self._models_ready():
             return Decision(503, "the models are still loading", tenant_id, did)
+        caller = caller_number(offer.from_uri)
+        if caller and not self._callers.take(caller, time.monotonic()):
+            return Decision(CALLER_LIMITED, "this number has called too often in the last hour", tenant_id, did)
         if self.active() >= self._max_calls:
             if self._routes.when_busy.get(tenant_id) == "message":
                 return Decision(0, "every line is busy: the caller hears the busy message", tenant_id, did)
@@ -80,3 +91,9 @@ class Admission:
     def _models_ready(self) -> bool:
         states = {s.role: s.state for s in self._host.models.status()}
         return all(states.get(role) == "loaded" for role in _CALL_MODELS)
+
+
+def caller_number(from_uri: str) -> str:
+    """The caller's number as the From header gives it; "" when withheld or not a number ("anonymous")."""
+    number = normalise_number(user_of(from_uri))
+    return number if number.lstrip("+").isdigit() else ""

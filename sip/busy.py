@@ -20,7 +20,7 @@ from models.interfaces import Pcm16
 from sip.bridge import TAIL_S, MediaBridge
 from sip.dialplan import user_of
 from sip.engine import PjEngine, SipError
-from sip.events import Digit, Ended, MediaReady, Offered, TransferProgress
+from sip.events import Digit, Ended, MediaReady, Offered, Released, TransferProgress
 from sip.media import MediaQueues
 
 BUSY_REASON = "all lines were busy"
@@ -131,6 +131,10 @@ class BusyLine:
 
     def on_transfer(self, event: TransferProgress) -> None:
         """No transfer is ever started from a busy message."""
+
+    def on_released(self, event: Released) -> None:
+        self.details["hangup_by"] = "appliance"
+        self.details["released"] = event.reason
 
     def on_ended(self, event: Ended) -> None:
         self.details["hangup_cause"] = f"{event.code} {event.reason}".strip()

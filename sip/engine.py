@@ -20,6 +20,7 @@ import itertools
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ from sip.events import Decision, Forbidden, Offered, Refused, Registration, SipE
 from sip.media import MediaQueues
 from sip.pjobjects import PjCall, TrunkAccount
 from sip.settings import CALL_SLOTS, TrunkSettings
+from sip.watch import CHECK_EVERY_S, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,6 @@ T = TypeVar("T")
 _IDLE_POLL_MS = 50
 _CODEC_IDS = {"PCMU": "PCMU/8000/1", "PCMA": "PCMA/8000/1", "G722": "G722/16000/1"}
 _KEEPALIVE = b"\r\n\r\n"
-_FORBIDDEN = 403
 
 
 class SipError(ApplianceError):
@@ -64,14 +65,18 @@ class PjEngine:
         config: EngineConfig,
         on_event: Callable[[SipEvent], None],
         decide: Callable[[Offered], Decision],
-        allows: Callable[[str], bool],
+        screen: Callable[[str], int],
+        watchdog: Watchdog,
     ) -> None:
         """``decide`` runs on the pump for each new call: answering must not wait for a busy event loop.
-        ``allows`` runs there before it, on the INVITE's source address: false refuses the call with 403."""
+        ``screen`` runs there before it, on the INVITE's source address: a code other than 0 refuses the call
+        with it. ``watchdog`` looks at every answered call on the pump, a few times a second."""
         self._config = config
         self._on_event = on_event
         self._decide = decide
-        self._allows = allows
+        self._screen = screen
+        self._watchdog = watchdog
+        self._next_watch = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._jobs: collections.deque[tuple[Callable[[], Any], concurrent.futures.Future[Any]]] = collections.deque()
@@ -127,6 +132,7 @@ class PjEngine:
             call = self._call(handle)
             call.attach(queues, self._config.clock_rate)
             call.answer(_op(200))
+            self._watchdog.answered(handle, time.monotonic())
 
         await self.run(job)
 
@@ -161,25 +167,26 @@ class PjEngine:
                 call.attach(decision.queues, self._config.clock_rate)
                 call.answer(_op(200))
                 self._answered.add(call.handle)
+                self._watchdog.answered(call.handle, time.monotonic())
             elif decision.code >= 300:
                 call.answer(_op(decision.code))
         except pj.Error as exc:
             decision = dataclasses.replace(decision, code=500, reason=f"could not answer: {_describe(exc)}")
         self.emit(dataclasses.replace(offer, decision=decision))
 
-    def allows(self, source: str) -> bool:
+    def screen(self, source: str) -> int:
         try:
-            return self._allows(source)
+            return self._screen(source)
         except Exception:  # refused, as from an unknown source; the pump goes on
             log.exception("could not check a call's source address")
-            return False
+            return 403
 
     def forbid(self, account: TrunkAccount, call_id: int, refused: Forbidden) -> None:
         # A plain pjsua2 Call, only to answer it: no handle, no media port, no event but this one. Kept until the
         # callback has returned (a pjsua2 object is not deleted inside its own callback).
         call = pj.Call(account, call_id)
         try:
-            call.answer(_op(_FORBIDDEN))
+            call.answer(_op(refused.code))
         except pj.Error as exc:
             log.warning("could not refuse a call from %s: %s", refused.source, _describe(exc))
         self._retired.append(call)
@@ -192,6 +199,7 @@ class PjEngine:
 
     def forget(self, handle: int) -> None:
         self._answered.discard(handle)
+        self._watchdog.forget(handle)
         call = self._calls.pop(handle, None)
         if call is not None:
             self._retired.append(call)
@@ -230,6 +238,7 @@ class PjEngine:
             while not self._stopping:
                 self._ep.libHandleEvents(_IDLE_POLL_MS)
                 self._run_jobs()
+                self._watch()
                 self._retired.clear()
         finally:
             self._destroy()
@@ -245,6 +254,27 @@ class PjEngine:
                 future.set_exception(SipError(_describe(exc)))
             except Exception as exc:  # handed to the awaiting coroutine
                 future.set_exception(exc)
+
+    def _watch(self) -> None:
+        """Hang up the answered calls the watchdog finds holding a line for nothing, or taken over."""
+        now = time.monotonic()
+        if now < self._next_watch:
+            return
+        self._next_watch = now + CHECK_EVERY_S
+        for handle in self._watchdog.handles():
+            call = self._calls.get(handle)
+            if call is None:
+                self._watchdog.forget(handle)
+                continue
+            try:
+                released = self._watchdog.check(handle, call, now)
+                if released is None:
+                    continue
+                self._watchdog.forget(handle)
+                self.emit(released)  # before the hangup, whose end of the call may be reported at once
+                call.hangup(_op(200))
+            except pj.Error as exc:  # the call is ending as we look at it: its own events say so
+                log.debug("could not check or end call %s: %s", handle, _describe(exc))
 
     def _create(self) -> None:
         c = self._config

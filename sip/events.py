@@ -100,8 +100,10 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class Forbidden:
-    """An INVITE from an address that is neither a trunk's nor trusted: refused with 403, no call set up."""
+    """An INVITE refused for where it came from, before a call was set up for it: 403 from an address that is
+    neither a trunk's nor trusted, 503 from one sending more INVITEs a second than ``sip.invites_per_second``."""
 
+    code: int  # 403 | 503
     source: str  # address:port it came from
     call_id: str
     request_uri: str
@@ -109,4 +111,18 @@ class Forbidden:
     to_uri: str
 
 
-SipEvent = Registration | Offered | MediaReady | Digit | TransferProgress | Ended | Refused | Refusal | Forbidden
+@dataclass(frozen=True, slots=True)
+class Released:
+    """An answered call the box hung up because it held a line for nothing, or because someone else took its
+    audio: "no_ack" (the caller never confirmed the answer), "no_media" (no RTP from the caller, who is not
+    holding), "rtp_source" (the call's RTP came from ``source``, neither its SDP's address nor a trunk's)."""
+
+    handle: int
+    reason: Literal["no_ack", "no_media", "rtp_source"]
+    after_s: float  # how long it had been so
+    source: str = ""
+
+
+SipEvent = (
+    Registration | Offered | MediaReady | Digit | TransferProgress | Ended | Refused | Refusal | Forbidden | Released
+)

@@ -20,7 +20,7 @@ from core.tenants.transfers import HOW_TO_ALLOW
 from sip.bridge import TAIL_S, MediaBridge
 from sip.dialplan import transfer_uri, user_of
 from sip.engine import PjEngine, SipError
-from sip.events import Digit, Ended, MediaReady, Offered, TransferProgress
+from sip.events import Digit, Ended, MediaReady, Offered, Released, TransferProgress
 from sip.media import MediaQueues
 
 if TYPE_CHECKING:
@@ -34,6 +34,11 @@ SHUTDOWN_LINE = (
     "I'm sorry, I have to end the call now because the system is restarting. Please call back in a few minutes. "
     "Goodbye."
 )
+_RELEASED = {
+    "no_ack": "the caller never confirmed the answer (no ACK)",
+    "no_media": "no audio came from the caller",
+    "rtp_source": "another address took over the call's audio",
+}
 _TRANSFER_TIMEOUT_S = 30.0
 _SHUTDOWN_WAIT_S = 12.0
 
@@ -161,6 +166,14 @@ class SipLine:
             self._work.spawn(self._hangup(), "sip-hangup")
         else:
             self._transfer_failed(f"{event.code} {event.reason}")
+
+    def on_released(self, event: Released) -> None:
+        """The SIP thread hung the call up: it held a line for nothing, or someone else took its audio."""
+        self.details["released"] = event.reason
+        self._ended_by, self._end_reason = "appliance", _RELEASED[event.reason]
+        self.log.warning(
+            "call hung up by the box", why=event.reason, after_s=event.after_s, source=event.source or None
+        )
 
     def on_ended(self, event: Ended) -> None:
         self.details["hangup_cause"] = f"{event.code} {event.reason}".strip()

@@ -32,12 +32,12 @@ class Host(Protocol):
         """Decide what to do with a new call, do it, and tell the event loop."""
         ...
 
-    def allows(self, source: str) -> bool:
-        """Whether calls may come from ``source`` (address:port)."""
+    def screen(self, source: str) -> int:
+        """0 when a call may come from ``source`` (address:port) now, else the code to refuse it with."""
         ...
 
     def forbid(self, account: TrunkAccount, call_id: int, refused: Forbidden) -> None:
-        """Refuse the new call ``call_id`` with 403, without setting a call up, and tell the event loop."""
+        """Refuse the new call ``call_id`` with ``refused.code``, without setting a call up; tell the event loop."""
         ...
 
     def adopt(self, call: PjCall) -> int: ...
@@ -161,10 +161,12 @@ class TrunkAccount(pj.Account):  # type: ignore[misc]
         message = str(rdata.wholeMsg)
         request_line = message.split("\r\n", 1)[0].split("\n", 1)[0]
         parts = request_line.split()
-        if not self._host.allows(source):
+        refusal = self._host.screen(source)
+        if refusal:
             headers = [_header(pattern, message) for pattern in (_CALL_ID, _FROM, _TO)]
             request_uri = parts[1] if len(parts) == 3 else ""
-            self._host.forbid(self, prm.callId, Forbidden(source, headers[0], request_uri, headers[1], headers[2]))
+            refused = Forbidden(refusal, source, headers[0], request_uri, headers[1], headers[2])
+            self._host.forbid(self, prm.callId, refused)
             return
         call = PjCall(self, prm.callId, self._host)
         info = call.getInfo()

@@ -10,6 +10,7 @@ import asyncio
 import collections
 import contextlib
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -19,7 +20,7 @@ import structlog
 from core.audio import resample
 from core.calls.bus import Work
 from models.interfaces import Pcm16
-from sip.admission import Admission
+from sip.admission import CALLER_LIMITED, Admission, caller_number
 from sip.busy import BusyLine, missed_call, store_missed_call
 from sip.dialplan import dialled_numbers, user_of
 from sip.engine import EngineConfig, PjEngine, SipError
@@ -32,14 +33,17 @@ from sip.events import (
     Refusal,
     Refused,
     Registration,
+    Released,
     SipEvent,
     TransferProgress,
 )
+from sip.limits import Quiet, Rate
 from sip.line import SipLine, offer_details
 from sip.registration import Backoff, TrunkRegistration
 from sip.settings import Network, SipSettings, network
 from sip.sources import Sources, resolve, source_ip
 from sip.status import SipState, SipStatus
+from sip.watch import Watchdog
 
 if TYPE_CHECKING:
     from core.calls.host import CallHost
@@ -53,11 +57,21 @@ _SWITCH_INTERVAL_S = 0.001
 _STOP_CALLS_WAIT_S = 20.0
 _RESOLVE_EVERY_S = 300.0  # the trunks' hosts are looked up again this often...
 _RESOLVE_RETRY_S = 30.0  # ...or this soon after one did not resolve
-_FORBIDDEN_LOG_EVERY_S = 60.0  # one log line per refused source per minute, however many INVITEs it sends
-_FORBIDDEN_SOURCES_KEPT = 1024  # sources remembered for that; older ones are forgotten past this
+_TOO_MANY = 503
 _REFUSED = {
     "refer": "a caller asked the box to transfer the call; declined: only the flow's own transfers are placed",
     "replaces": "an INVITE asked to take over a call in progress; declined",
+}
+_RELEASED = {
+    "no_ack": ("an answered call was never confirmed (no ACK); hung up so it does not hold a line", None),
+    "no_media": (
+        "no audio from the caller; hung up so the call does not hold a line",
+        "raise sip.media_timeout_s if callers on long silences are cut off",
+    ),
+    "rtp_source": (
+        "another address took over a call's audio; hung up so it hears no more of the call",
+        "a carrier's media servers belong in the trunk's allow",
+    ),
 }
 
 
@@ -76,6 +90,8 @@ class _Line(Protocol):
 
     def on_ended(self, event: Ended) -> None: ...
 
+    def on_released(self, event: Released) -> None: ...
+
     async def shutdown(self) -> None: ...
 
 
@@ -86,12 +102,17 @@ class SipService:
         self._rate = rate
         self.recordings = recordings
         self._admission = Admission(
-            host, max_calls=settings.max_calls, rate=rate, sip_calls=lambda: self._engine.conversations
+            host,
+            max_calls=settings.max_calls,
+            rate=rate,
+            sip_calls=lambda: self._engine.conversations,
+            per_caller_hour=settings.calls_per_caller_per_hour,
         )
         fixed = [network(c) for c in settings.trusted_sources] + [network(c) for t in settings.trunks for c in t.allow]
         self._sources = Sources(fixed)
         self._resolved: dict[str, tuple[Network, ...]] = {}  # trunk -> its hosts' addresses
-        self._forbidden: dict[str, tuple[float, int]] = {}  # source address -> (last logged, refused since)
+        self._invites = Rate(settings.invites_per_second, 2 * settings.invites_per_second)
+        self._quiet = Quiet()  # one log line a minute per refused source, caller, or kind of release
         self._engine = PjEngine(
             EngineConfig(
                 bind=settings.bind,
@@ -104,7 +125,12 @@ class SipService:
             ),
             self._on_event,
             self._admission.decide,
-            self._sources.allows,
+            self._screen,
+            Watchdog(
+                ack_timeout_s=settings.ack_timeout_s,
+                media_timeout_s=settings.media_timeout_s,
+                trusted=self._sources.allows,
+            ),
         )
         self._trunks = {
             t.name: TrunkRegistration(t, Backoff(settings.retry_min_s, settings.retry_max_s)) for t in settings.trunks
@@ -204,6 +230,9 @@ class SipService:
         if isinstance(event, Forbidden):
             self._on_forbidden(event)
             return
+        if isinstance(event, Released):
+            self._on_released(event)
+            return
         if isinstance(event, Refusal):
             self._refusals[event.reason] += 1
             log.warning(
@@ -281,6 +310,18 @@ class SipService:
             )
         elif decision.code in (0, 486) and decision.tenant_id and decision.did:
             self._busy(offer, decision.tenant_id, decision.did, answered=decision.code == 0)
+        elif decision.code == CALLER_LIMITED:
+            self._refusals["caller_rate"] += 1
+            caller = caller_number(offer.from_uri)
+            since = self._quiet.due(f"caller {caller}", asyncio.get_running_loop().time())
+            if since is not None:
+                log.warning(
+                    "a caller number over sip.calls_per_caller_per_hour; refused with 603",
+                    caller=caller,
+                    refused_since_last_line=since,
+                    limit=self._settings.calls_per_caller_per_hour,
+                    **where,
+                )
         elif decision.code == 404:
             log.warning(
                 "call to a number no tenant owns; refused with 404",
@@ -292,30 +333,52 @@ class SipService:
         else:
             log.warning("call refused", code=decision.code, reason=decision.reason, **where)
 
+    def _screen(self, source: str) -> int:
+        """On the SIP thread, for each INVITE: 403 from an address that may not call, 503 from one sending more
+        INVITEs a second than sip.invites_per_second, else 0."""
+        if not self._sources.allows(source):
+            return 403
+        ip = source_ip(source)
+        return 0 if self._invites.take(str(ip), time.monotonic()) else _TOO_MANY
+
     def _on_forbidden(self, event: Forbidden) -> None:
         """Counted every time; logged once a minute per source (a scanner sends hundreds a second)."""
-        self._refusals["source"] += 1
+        reason = "rate" if event.code == _TOO_MANY else "source"
+        self._refusals[reason] += 1
         ip = source_ip(event.source)
-        key = str(ip) if ip is not None else event.source
-        now = asyncio.get_running_loop().time()
-        logged, since = self._forbidden.get(key, (-_FORBIDDEN_LOG_EVERY_S, 0))
-        if now - logged < _FORBIDDEN_LOG_EVERY_S:
-            self._forbidden[key] = (logged, since + 1)
+        since = self._quiet.due(f"{reason} {ip or event.source}", asyncio.get_running_loop().time())
+        if since is None:
             return
-        if len(self._forbidden) >= _FORBIDDEN_SOURCES_KEPT:
-            recent = now - _FORBIDDEN_LOG_EVERY_S
-            self._forbidden = {k: v for k, v in self._forbidden.items() if v[0] > recent}
-        self._forbidden[key] = (now, 0)
         numbers = dialled_numbers(event.request_uri, event.to_uri)
+        where = {
+            "source": event.source,
+            "dialled": numbers[0] if numbers else event.request_uri,
+            "caller": event.from_uri,
+            "sip_call_id": event.call_id,
+            "refused_since_last_line": since,
+        }
+        if reason == "rate":
+            log.warning(
+                "an address sent more INVITEs a second than sip.invites_per_second; refused with 503",
+                limit=self._settings.invites_per_second,
+                **where,
+            )
+            return
         log.warning(
             "call from an address that is neither a trunk's nor trusted; refused with 403",
-            source=event.source,
-            dialled=numbers[0] if numbers else event.request_uri,
-            caller=event.from_uri,
-            sip_call_id=event.call_id,
-            refused_since_last_line=since,
             hint="a carrier's other addresses go in the trunk's allow, a PBX's in sip.trusted_sources",
+            **where,
         )
+
+    def _on_released(self, event: Released) -> None:
+        self._refusals[event.reason] += 1
+        line = self._lines.get(event.handle)
+        if line is not None:
+            line.on_released(event)
+        since = self._quiet.due(event.reason, asyncio.get_running_loop().time())
+        if since is not None:  # the line logs the call; this says what it means, once a minute
+            message, hint = _RELEASED[event.reason]
+            log.warning(message, after_s=event.after_s, source=event.source or None, hint=hint, since_last_line=since)
 
     def _on_refused(self, event: Refused) -> None:
         found = self._admission.owner("", event.to_uri)

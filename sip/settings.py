@@ -74,6 +74,11 @@ class SipSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Networks (CIDR) that may send calls without being a trunk's (a PBX on the LAN); every other source that is
     # not a trunk's registrar, outbound proxy or `allow` gets 403.
     trusted_sources: list[str] = msgspec.field(default_factory=list)
+    # Flood limits (0 turns one off). INVITEs a second from one address, in bursts of twice as many; over it, 503.
+    invites_per_second: float = 10.0
+    calls_per_caller_per_hour: int = 12  # from one caller number (withheld numbers are not limited); over it, 603
+    ack_timeout_s: float = 8.0  # an answered call whose ACK has not come by then is hung up: it holds a line
+    media_timeout_s: float = 30.0  # a call with no RTP from the caller for this long (not on hold) is hung up
 
 
 def sip_problems(sip: SipSettings) -> list[str]:
@@ -93,6 +98,10 @@ def sip_problems(sip: SipSettings) -> list[str]:
     if not 0.1 <= sip.retry_min_s <= sip.retry_max_s:
         problems.append("sip.retry_min_s must be at least 0.1 and no more than sip.retry_max_s")
     problems += _cidr_problems("sip.trusted_sources", sip.trusted_sources)
+    if sip.invites_per_second < 0 or sip.calls_per_caller_per_hour < 0:
+        problems.append("sip.invites_per_second and sip.calls_per_caller_per_hour must be 0 (off) or more")
+    if not 1 <= sip.ack_timeout_s <= 32 or not (sip.media_timeout_s == 0 or 5 <= sip.media_timeout_s <= 3600):
+        problems.append("sip.ack_timeout_s must be 1 to 32, sip.media_timeout_s 0 (off) or 5 to 3600")
     names = [t.name for t in sip.trunks]
     if len(set(names)) != len(names):
         problems.append("sip.trunks: two trunks have the same name")

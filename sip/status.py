@@ -32,9 +32,11 @@ class SipStatus(msgspec.Struct, kw_only=True):
     max_calls: int = 0
     lines: int = 0  # SIP calls being handled, busy messages included
     trunks: list[TrunkStatus] = msgspec.field(default_factory=list)
-    # Requests refused because of what they asked, by reason: "refer" (a caller asked the box to dial a number),
-    # "replaces" (an INVITE asked to take over a call in progress), "source" (an INVITE from an address that is
-    # neither a trunk's nor in sip.trusted_sources: 403).
+    # Requests refused, and calls hung up, by reason: "refer" (a caller asked the box to dial a number: 603),
+    # "replaces" (an INVITE asked to take over a call in progress: 603), "source" (an INVITE from an address that
+    # is neither a trunk's nor in sip.trusted_sources: 403), "rate" (over sip.invites_per_second: 503),
+    # "caller_rate" (a caller number over sip.calls_per_caller_per_hour: 603), and answered calls hung up:
+    # "no_ack", "no_media", "rtp_source" (see sip.watch).
     refusals: dict[str, int] = msgspec.field(default_factory=dict)
 
     def public(self) -> SipStatus:

@@ -4,6 +4,7 @@ asks of the line (a transfer, a hangup), done once the caller has heard everythi
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,8 +69,11 @@ class SipLine:
         domain: str,
         queues: MediaQueues,
         recordings: Path | None,
+        refusals: collections.Counter[str] | None = None,
     ) -> None:
+        """``refusals``: the service's counts by reason (/healthz), where a transfer refused here is counted."""
         self.ref = offer.handle
+        self._refusals = refusals if refusals is not None else collections.Counter()
         self._engine = engine
         self._host = host
         self._offer = offer
@@ -237,6 +241,7 @@ class SipLine:
             fix=HOW_TO_ALLOW,
         )
         self.details["transfer"] = {"target": event.target, "reason": event.reason, "status": "refused"}
+        self._refusals["transfer"] += 1
         if self.session is not None:
             self._host.tenants.refused_transfer(
                 self._tenant_id, self.session.call.id, event.target, actor="sip", by=event.reason

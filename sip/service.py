@@ -306,6 +306,7 @@ class SipService:
                     domain=self._domain(offer.trunk),
                     queues=decision.queues,
                     recordings=self.recordings,
+                    refusals=self._refusals,
                 )
             )
         elif decision.code in (0, 486) and decision.tenant_id and decision.did:

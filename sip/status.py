@@ -36,7 +36,8 @@ class SipStatus(msgspec.Struct, kw_only=True):
     # "replaces" (an INVITE asked to take over a call in progress: 603), "source" (an INVITE from an address that
     # is neither a trunk's nor in sip.trusted_sources: 403), "rate" (over sip.invites_per_second: 503),
     # "caller_rate" (a caller number over sip.calls_per_caller_per_hour: 603), and answered calls hung up:
-    # "no_ack", "no_media", "rtp_source" (see sip.watch).
+    # "no_ack", "no_media", "rtp_source" (see sip.watch); "transfer": a transfer to a target that is not one of
+    # the business's, stopped before the REFER.
     refusals: dict[str, int] = msgspec.field(default_factory=dict)
 
     def public(self) -> SipStatus:

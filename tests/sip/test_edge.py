@@ -98,6 +98,7 @@ async def test_a_transfer_to_a_number_the_business_has_not_set_up_never_leaves_t
     could be reached and stays with the assistant, and the refusal is logged and audited. The business's own
     transfer number still goes out (test_calls.py, pressing zero)."""
     known = live_ids(loaded)
+    refused_before = phone.status().refusals.get("transfer", 0)
     call = asyncio.ensure_future(sipp(call_scenario(hold_ms=90000), trunk, tmp_path / "caller", timeout_s=120))
     session = await live_session(loaded, known)
     await until(lambda: len(session.turns.turns) >= 1 and session.playout.buffered_seconds == 0, 60, "greeted")
@@ -107,6 +108,7 @@ async def test_a_transfer_to_a_number_the_business_has_not_set_up_never_leaves_t
             lambda: any(t.reply == TRANSFER_FAILED_LINE for t in session.turns.turns), 60, "the caller was told"
         )
     assert session.leaving is None and session.call.id in live_ids(loaded)  # the call stays with the assistant
+    assert phone.status().refusals.get("transfer", 0) == refused_before + 1
     loaded.live.end(session.call.tenant_id, session.call.id, "test")
     result = await call
     assert result.ok, result.output  # sipp fails a call on any request it does not expect, a REFER included

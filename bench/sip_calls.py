@@ -1,7 +1,7 @@
 """Simultaneous phone calls: N callers (sipp, through kamailio) ring the appliance at once, listen to the
 greeting, each say the same question, and listen to the answer.
 
-    .venv/bin/python -m bench.sip_calls [--calls 1 2 4 8] [--rounds 3] [--llm qwen2.5-coder-0.5b]
+    .venv/bin/python -m bench.sip_calls [--calls 1 2 4 8] [--rounds 3] [--llm qwen2.5-coder-0.5b] [--attack 200]
 
 Everything real: ``appliance serve`` in its own process with a trunk, kamailio as the registrar and proxy, one
 sipp per caller streaming a phone-band recording of the question over RTP. The callers' side is measured on the
@@ -14,6 +14,10 @@ wire: RTP on the loopback interface is captured (a packet socket, so this needs 
   underruns: frames the appliance had to fill because its event loop was late (from the call records).
 - understood: the caller's words reached the transcript (at least half of them).
 - CPU and memory: of the appliance process only, while the calls run.
+
+With ``--attack R`` each call count is run twice: as above, and while a scanner (sipp on 127.0.0.2, an address
+that is not the trunk's) sends R INVITEs a second straight at the box for the whole round; its row shows how many
+the box refused (403) and what the calls lost.
 
 Prints a table and writes bench/results/sip_calls.json.
 """
@@ -37,6 +41,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,7 +56,7 @@ from core.audio import read_wav, resample
 from models.loader import ModelSet
 from sip.settings import CALL_SLOTS
 from testkit.peers.kamailio import Kamailio
-from testkit.peers.sipp import call_scenario, run_sipp
+from testkit.peers.sipp import call_scenario, refused_scenario, run_sipp
 from testkit.ports import free_media_port, free_port
 from testkit.sounds import piper_clip
 
@@ -59,6 +64,7 @@ DID = "+61395550142"  # the example tenant's number
 TENANT = "example"
 QUESTION = "Hi there, how much is a call-out on a weekday?"
 TRUNK_USER, TRUNK_PASSWORD = "bench-box", "bench secret"
+SCANNER = "127.0.0.2"  # not the trunk's address: every INVITE from it is refused
 GREETING_WAIT_MS = 11000  # callers listen to the greeting before they speak
 LISTEN_MS = 40000  # and then listen this long for the answer before hanging up
 SPEECH_RMS = 300.0  # a 20 ms frame louder than this carries speech (mu-law decoded, 16-bit scale)
@@ -198,6 +204,11 @@ class Appliance:
     proc: subprocess.Popen[bytes]
     url: str
     env: dict[str, str]
+    sip: str  # host:port the appliance's SIP listens on
+
+    def refused(self) -> int:
+        """INVITEs refused so far for where they came from (/healthz)."""
+        return int(httpx.get(f"{self.url}/healthz").json()["sip"]["refusals"].get("source", 0))
 
     def usage(self) -> tuple[float, int]:
         """CPU seconds so far and resident memory in bytes."""
@@ -224,7 +235,7 @@ class Appliance:
 
 
 def start_appliance(folder: Path, trunk: Kamailio, llm: str, max_calls: int) -> Appliance:
-    port = free_port(both=True)
+    port, sip_port = free_port(both=True), free_port(both=True)
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "appliance.toml"
     config.write_text(
@@ -235,7 +246,7 @@ port = {port}
 llm = "{llm}"
 [sip]
 bind = "127.0.0.1"
-port = {free_port(both=True)}
+port = {sip_port}
 rtp_port = 20000
 rtp_port_count = 400
 max_calls = {max_calls}
@@ -261,7 +272,7 @@ password = "{TRUNK_PASSWORD}"
         if log.exists() and '"ready: all models loaded' in log.read_text():
             health = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
             if health["sip"]["trunks"][0]["state"] == "registered":
-                return Appliance(folder, proc, f"http://127.0.0.1:{port}", env)
+                return Appliance(folder, proc, f"http://127.0.0.1:{port}", env, f"127.0.0.1:{sip_port}")
         time.sleep(1)
     proc.kill()
     raise SystemExit("the appliance did not get ready in 10 minutes")
@@ -279,17 +290,39 @@ class Round:
     underruns: int = 0
     understood: int = 0
     stages_ms: list[dict[str, float | None]] = field(default_factory=list)  # the appliance's own breakdown
+    attack_rate: int = 0  # INVITEs a second a scanner sent during the round
+    attack_refused: int = 0  # of them, refused by the box
 
 
-def run_round(n: int, appliance: Appliance, trunk: Kamailio, audio: Path, folder: Path) -> Round:
+@contextlib.contextmanager
+def scanner(rate: int, appliance: Appliance, folder: Path) -> Iterator[None]:
+    """sipp from an address that is not the trunk's, sending ``rate`` INVITEs a second at the box until the block
+    ends; each must get 403."""
+    if not rate:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scan.xml").write_text(refused_scenario(403, caller="+19005550199"))
+    command = ["sipp", "-sf", "scan.xml", "-s", DID, appliance.sip, "-i", SCANNER, "-p", str(free_port())]
+    command += ["-r", str(rate), "-m", str(rate * 3600), "-l", str(rate * 10), "-nostdin", "-trace_err"]
+    proc = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run_round(n: int, appliance: Appliance, trunk: Kamailio, audio: Path, folder: Path, attack: int = 0) -> Round:
     ports = [free_media_port() for _ in range(n)]
     scenario = call_scenario(audio=audio, audio_after_ms=GREETING_WAIT_MS, hold_ms=LISTEN_MS)
     known = {c["id"] for c in appliance.calls()}
-    result = Round(n)
+    result = Round(n, attack_rate=attack)
     peak = 0
+    refused_before = appliance.refused()
     cpu_before, _ = appliance.usage()
     started = time.monotonic()
-    with Capture(set(ports)) as capture, ThreadPoolExecutor(n) as pool:
+    with scanner(attack, appliance, folder / "scanner"), Capture(set(ports)) as capture, ThreadPoolExecutor(n) as pool:
         runs = [
             pool.submit(
                 run_sipp,
@@ -308,6 +341,7 @@ def run_round(n: int, appliance: Appliance, trunk: Kamailio, audio: Path, folder
         outcomes = [r.result() for r in runs]
     cpu_after, _ = appliance.usage()
     result.cpu_percent = round(100 * (cpu_after - cpu_before) / (time.monotonic() - started), 1)
+    result.attack_refused = appliance.refused() - refused_before
     result.peak_rss_mb = round(peak / 2**20, 1)
     for port, outcome in zip(ports, outcomes, strict=True):
         rtt = outcome.response_times_ms[0] if outcome.response_times_ms else None
@@ -374,6 +408,8 @@ def summarise(rounds: list[Round]) -> dict[str, Any]:
             for stage in ("endpoint", "stt", "llm_first_token", "tts_first_audio", "voice_to_voice")
         },
         "notes": sorted({f.note for f in figures if f.note}),
+        "attack_invites_per_s": rounds[0].attack_rate,
+        "attack_refused": sum(r.attack_refused for r in rounds),
     }
 
 
@@ -383,6 +419,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--llm", default="qwen2.5-coder-0.5b")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, data, traces)")
+    parser.add_argument("--attack", type=int, default=0, help="also run each call count under this many INVITEs/s")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("capturing RTP on the loopback interface needs root")
@@ -406,11 +443,12 @@ def main() -> None:
             appliance = start_appliance(folder / "appliance", trunk, args.llm, min(CALL_SLOTS, max(args.calls)))
             media = {n: media_round(n, appliance, trunk, folder / f"media{n}") for n in args.calls}
             results = []
-            for n in args.calls:
+            for n, attack in itertools.product(args.calls, sorted({0, args.attack})):
                 rounds = []
                 for i in range(args.rounds):
-                    print(f"{n} simultaneous call(s), round {i + 1}/{args.rounds} ...", flush=True)
-                    rounds.append(run_round(n, appliance, trunk, audio, folder / f"n{n}r{i}"))
+                    under = f" under {attack} INVITEs/s from {SCANNER}" if attack else ""
+                    print(f"{n} simultaneous call(s){under}, round {i + 1}/{args.rounds} ...", flush=True)
+                    rounds.append(run_round(n, appliance, trunk, audio, folder / f"n{n}a{attack}r{i}", attack))
                 results.append(
                     {**summarise(rounds), "media_only_cpu_percent": media[n], "rounds": [asdict(r) for r in rounds]}
                 )
@@ -451,11 +489,16 @@ def _report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
         stages = ", ".join(f"{k} {v}" for k, v in r["appliance_stages_p50_ms"].items())
         print(f"      appliance's own p50 (ms): {stages}")
         print(f"      media path only (silent calls): {r['media_only_cpu_percent']} % CPU")
+        if r["attack_invites_per_s"]:
+            print(
+                f"      under attack: {r['attack_invites_per_s']} INVITEs/s from {SCANNER}, "
+                f"{r['attack_refused']} refused with 403"
+            )
         for answer, count in r["refused"].items():
             print(f"      refused: {count} with {answer} (over sip.max_calls)")
         for note in r["notes"]:
             print(f"      {note}")
-    save_results("sip_calls", {"llm": args.llm, "rounds": args.rounds, "results": results})
+    save_results("sip_calls", {"llm": args.llm, "rounds": args.rounds, "attack": args.attack, "results": results})
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from sip.limits import Quiet, Rate
 from sip.line import SipLine, offer_details
 from sip.registration import Backoff, TrunkRegistration
 from sip.settings import Network, SipSettings, network
+from sip.sockfilter import SAMPLE, SourceFilter
 from sip.sources import Sources, resolve, source_ip
 from sip.status import SipState, SipStatus
 from sip.watch import Watchdog
@@ -112,6 +113,7 @@ class SipService:
         self._sources = Sources(fixed)
         self._resolved: dict[str, tuple[Network, ...]] = {}  # trunk -> its hosts' addresses
         self._invites = Rate(settings.invites_per_second, 2 * settings.invites_per_second)
+        self._filter: SourceFilter | None = None  # the kernel's share of the source check, once SIP listens
         self._quiet = Quiet()  # one log line a minute per refused source, caller, or kind of release
         self._engine = PjEngine(
             EngineConfig(
@@ -163,6 +165,7 @@ class SipService:
             await self._engine.start()
             for trunk in self._settings.trunks:
                 await self._engine.add_trunk(trunk)
+            self._start_filter()
         except SipError as exc:
             self._state, self._detail = "failed", str(exc)
             log.error("SIP could not start; calls cannot be answered until this is fixed", error=str(exc))
@@ -488,7 +491,29 @@ class SipService:
                 )
             self._resolved[trunk.name] = networks
         self._sources.update(self._resolved)
+        self._apply_filter()
         return ok
+
+    def _start_filter(self) -> None:
+        host, port = self._engine.address.rsplit(":", 1)
+        wake = host if host not in ("", "0.0.0.0") else "127.0.0.1"  # the engine wakes its pump with a datagram
+        self._filter = SourceFilter(int(port), [network(wake)])
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        """Unlisted sources: one packet in SAMPLE reaches PJSIP (and is refused with 403 there); see sip.sockfilter.
+        Without it a flood of INVITEs from anywhere exhausts PJSIP's socket slots, and PJSIP aborts the process."""
+        if self._filter is None:
+            return
+        try:
+            self._filter.apply(self._sources.networks)
+        except OSError as exc:
+            log.error(
+                "could not filter the SIP sockets; a flood of INVITEs from unlisted addresses can stop the appliance",
+                error=str(exc),
+            )
+            return
+        log.info("SIP sockets filtered by source", sockets=self._filter.sockets, unlisted_sample=f"1 in {SAMPLE}")
 
     async def _keep_sources(self, ok: bool) -> None:
         """Follow the carriers' addresses as their DNS changes."""

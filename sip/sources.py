@@ -70,6 +70,10 @@ class Sources:
         every = [n for networks in resolved.values() for n in networks]
         self._networks = tuple(dict.fromkeys([*self._fixed, *every]))  # one assignment: the SIP thread reads it
 
+    @property
+    def networks(self) -> tuple[Network, ...]:
+        return self._networks
+
     def allows(self, source: str) -> bool:
         ip = source_ip(source)
         return ip is not None and any(ip in n for n in self._networks)

@@ -244,9 +244,10 @@ def run_sipp(
     name: str = "scenario",
     media_port: int | None = None,
     local_ip: str = "127.0.0.1",
+    rate: int | None = None,
 ) -> SippResult:
     """Run ``scenario`` against ``target`` (host:port) dialling ``service`` from ``local_ip``; waits until sipp
-    ends."""
+    ends. ``calls`` are placed at ``rate`` a second (default: all in the first second)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.xml"
     path.write_text(scenario)
@@ -270,7 +271,7 @@ def run_sipp(
         "-l",
         str(calls),
         "-r",
-        str(calls),
+        str(rate or calls),
         "-trace_rtt",
         "-rtt_freq",
         "1",

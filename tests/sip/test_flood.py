@@ -48,7 +48,7 @@ def test_quiet_says_when_a_line_is_due_and_how_many_went_unlogged() -> None:
     assert quiet.due("x", 61.0) == 2
 
 
-def _invite(call_id: str, did: str, local: tuple[str, int], box: str, media_port: int) -> bytes:
+def raw_invite(call_id: str, did: str, local: tuple[str, int], box: str, media_port: int) -> bytes:
     host, port = local
     sdp = (
         f"v=0\r\no=- 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
@@ -68,7 +68,7 @@ def _invite(call_id: str, did: str, local: tuple[str, int], box: str, media_port
     ).encode()
 
 
-def _finals(sock: socket.socket, within_s: float) -> dict[str, list[str]]:
+def answers(sock: socket.socket, within_s: float) -> dict[str, list[str]]:
     """Call-ID -> the final responses' codes and the requests' methods received for it, in order."""
     found: dict[str, list[str]] = {}
     deadline = time.monotonic() + within_s
@@ -96,8 +96,8 @@ async def test_a_source_over_its_invite_rate_gets_503_and_the_rest_are_routed(ph
     host, port = box.rsplit(":", 1)
     try:
         for i in range(6):
-            sock.sendto(_invite(f"flood-{i}", UNOWNED_DID, sock.getsockname(), box, 40000), (host, int(port)))
-        finals = await asyncio.to_thread(_finals, sock, 3.0)
+            sock.sendto(raw_invite(f"flood-{i}", UNOWNED_DID, sock.getsockname(), box, 40000), (host, int(port)))
+        finals = await asyncio.to_thread(answers, sock, 3.0)
     finally:
         sock.close()
     assert sorted(codes[0] for codes in finals.values()) == ["404"] * 4 + ["503"] * 2, finals
@@ -114,9 +114,9 @@ async def test_an_answer_never_acked_is_hung_up_and_frees_its_line(phone: SipSer
     box = phone.status().listen or ""
     host, port = box.rsplit(":", 1)
     try:
-        sock.sendto(_invite("half-open-1", TORONTO_DID, sock.getsockname(), box, 40002), (host, int(port)))
+        sock.sendto(raw_invite("half-open-1", TORONTO_DID, sock.getsockname(), box, 40002), (host, int(port)))
         session = await live_session(loaded, known)
-        seen = await asyncio.to_thread(_finals, sock, 5.0)
+        seen = await asyncio.to_thread(answers, sock, 5.0)
     finally:
         sock.close()
     assert seen["half-open-1"][0] == "200", seen
@@ -218,3 +218,32 @@ async def test_rtp_from_a_third_address_ends_the_call(
     assert phone.status().refusals.get("rtp_source", 0) == before + 1
     sip = loaded.calls.get(session.call.id).meta["sip"]
     assert sip["released"] == "rtp_source" and sip["hangup_by"] == "appliance"
+
+
+async def test_a_scanner_flooding_invites_is_shed_and_real_calls_are_still_answered(
+    loaded: Runtime, phone: SipService, trunk: Trunk, tmp_path: Path
+) -> None:
+    """2,000 INVITEs at 200 a second from an address that is not the trunk's (enough, before the socket filter,
+    for PJSIP to run out of socket slots and abort the process): the kernel drops most of them, the sample that
+    reaches PJSIP gets 403 and is counted, and a call through the trunk placed during the flood is answered."""
+    before = phone.status().refusals.get("source", 0)
+    box = phone.status().listen or ""
+    flood = asyncio.ensure_future(
+        asyncio.to_thread(
+            run_sipp,
+            refused_scenario(403, caller="+19005550199"),
+            service=TORONTO_DID,
+            target=box,
+            folder=tmp_path / "scanner",
+            calls=2000,
+            rate=200,
+            timeout_s=40,
+            local_ip=STRANGER,
+        )
+    )
+    await asyncio.sleep(3.0)
+    await _short_call(loaded, trunk, "+15557770003", tmp_path / "real")
+    await flood  # most of its calls time out unanswered: the kernel dropped their INVITEs
+    refused = phone.status().refusals.get("source", 0) - before
+    assert 0 < refused < 1000, refused  # about one in SAMPLE of the INVITEs and their retransmissions
+    assert phone.status().state == "running"

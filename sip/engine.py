@@ -189,6 +189,8 @@ class PjEngine:
             call.answer(_op(refused.code))
         except pj.Error as exc:
             log.warning("could not refuse a call from %s: %s", refused.source, _describe(exc))
+            with contextlib.suppress(pj.Error):  # its object is kept while the call is up (_release_retired)
+                call.hangup(_op(0))
         self._retired.append(call)
         self.emit(refused)
 
@@ -239,9 +241,18 @@ class PjEngine:
                 self._ep.libHandleEvents(_IDLE_POLL_MS)
                 self._run_jobs()
                 self._watch()
-                self._retired.clear()
+                self._release_retired()
         finally:
             self._destroy()
+
+    def _release_retired(self) -> None:
+        """Delete the pjsua2 objects of ended calls whose call slot is free. One poll reads every datagram waiting,
+        so within it PJSIP may give an ended call's slot to a new INVITE (a burst of INVITEs refused at once goes
+        round the slots); pjsua2's Call destructor hangs up, and unhooks from its object, whatever call holds the
+        slot it names, so deleting the old object then would end the new call unseen and hold its line for good.
+        Such an object waits until its slot is free."""
+        if self._retired:
+            self._retired = [call for call in self._retired if call.isActive()]
 
     def _run_jobs(self) -> None:
         while self._jobs:
@@ -386,7 +397,7 @@ class _Endpoint(pj.Endpoint):  # type: ignore[misc]
     def onRejectedIncomingCall(self, prm: Any) -> None:
         """A call PJSIP refused before it reached an account: every call slot taken, or an offer it could not
         accept. Reported, so the business still learns of the caller."""
-        self._host.emit(Refused(prm.remoteInfo, prm.localInfo, prm.statusCode, prm.reason))
+        self._host.emit(Refused(prm.remoteInfo, prm.localInfo, prm.statusCode, prm.reason, str(prm.rdata.srcAddress)))
 
 
 class _PjLog(pj.LogWriter):  # type: ignore[misc]

@@ -81,6 +81,7 @@ class Refused:
     to_uri: str
     code: int
     reason: str
+    source: str  # address:port the INVITE came from
 
 
 @dataclass(frozen=True, slots=True)

@@ -385,15 +385,26 @@ class SipService:
             log.warning(message, after_s=event.after_s, source=event.source or None, hint=hint, since_last_line=since)
 
     def _on_refused(self, event: Refused) -> None:
+        """A call PJSIP turned away itself. From an address that may not call (one the socket filter let through
+        while every slot was taken): counted with the other refused sources, nothing more. Otherwise logged once a
+        minute per answer, and a missed call for the business when every line was busy."""
+        now = asyncio.get_running_loop().time()
+        if not self._sources.allows(event.source):
+            self._refusals["source"] += 1
+            return
+        since = self._quiet.due(f"stack {event.code}", now)
+        if since is not None:
+            log.warning(
+                "call refused by the SIP stack itself",
+                code=event.code,
+                reason=event.reason,
+                caller=event.from_uri,
+                to=event.to_uri,
+                source=event.source,
+                refused_since_last_line=since,
+                hint="every call slot was in use" if event.code == 486 else None,
+            )
         found = self._admission.owner("", event.to_uri)
-        log.warning(
-            "call refused by the SIP stack itself",
-            code=event.code,
-            reason=event.reason,
-            caller=event.from_uri,
-            to=event.to_uri,
-            hint="every call slot was in use" if event.code == 486 else None,
-        )
         if found is not None and event.code == 486:
             did, tenant_id = found
             details = {"from": event.from_uri, "to": event.to_uri, "did": did}

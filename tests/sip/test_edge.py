@@ -20,6 +20,7 @@ from sip.registration import challenge_realm
 from sip.service import SipService
 from sip.settings import SipSettings, TrunkSettings, network, sip_problems
 from sip.sources import Sources
+from testkit.peers.rawsip import finals, invite
 from testkit.peers.sipp import (
     SippResult,
     call_scenario,
@@ -32,7 +33,6 @@ from testkit.sounds import piper_clip, with_silence
 from tests.sip.conftest import STRANGER, TRUSTED_PBX, Trunk, until
 from tests.sip.tenants import HUMAN_NUMBER, TORONTO_DID
 from tests.sip.test_calls import finished, live_ids, live_session
-from tests.sip.test_flood import answers, raw_invite
 
 
 async def sipp(scenario: str, trunk: Trunk, folder: Path, timeout_s: float = 120) -> SippResult:
@@ -236,9 +236,9 @@ async def test_a_call_from_an_address_that_is_not_the_trunks_gets_403(
     with caplog.at_level(logging.WARNING):
         try:
             for i in range(640):
-                sock.sendto(raw_invite(f"scan-{i}", TORONTO_DID, sock.getsockname(), box, 40000), (host, int(port)))
+                sock.sendto(invite(f"scan-{i}", TORONTO_DID, sock.getsockname(), box, 40000), (host, int(port)))
                 await asyncio.sleep(0.002)  # 500 a second
-            got = await asyncio.to_thread(answers, sock, 3.0)
+            got = await asyncio.to_thread(finals, sock, 3.0)
         finally:
             sock.close()
         refused = sum(codes[0] == "403" for codes in got.values())

@@ -18,6 +18,7 @@ import pytest
 from appliance.runtime import Runtime
 from sip.limits import Quiet, Rate
 from sip.service import SipService
+from testkit.peers.rawsip import finals, invite
 from testkit.peers.sipp import SippResult, call_scenario, refused_scenario, run_sipp
 from testkit.sounds import piper_clip, with_silence
 from tests.sip.conftest import STRANGER, TRUSTED_PBX, Trunk, until
@@ -48,44 +49,6 @@ def test_quiet_says_when_a_line_is_due_and_how_many_went_unlogged() -> None:
     assert quiet.due("x", 61.0) == 2
 
 
-def raw_invite(call_id: str, did: str, local: tuple[str, int], box: str, media_port: int) -> bytes:
-    host, port = local
-    sdp = (
-        f"v=0\r\no=- 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
-        f"m=audio {media_port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-    )
-    return (
-        f"INVITE sip:{did}@{box} SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bK-{call_id}\r\n"
-        f"From: <sip:+15550001111@{host}:{port}>;tag={call_id}\r\n"
-        f"To: <sip:{did}@{box}>\r\n"
-        f"Call-ID: {call_id}\r\n"
-        f"CSeq: 1 INVITE\r\n"
-        f"Contact: <sip:flood@{host}:{port}>\r\n"
-        f"Max-Forwards: 70\r\n"
-        f"Content-Type: application/sdp\r\n"
-        f"Content-Length: {len(sdp)}\r\n\r\n{sdp}"
-    ).encode()
-
-
-def answers(sock: socket.socket, within_s: float) -> dict[str, list[str]]:
-    """Call-ID -> the final responses' codes and the requests' methods received for it, in order."""
-    found: dict[str, list[str]] = {}
-    deadline = time.monotonic() + within_s
-    sock.settimeout(0.2)
-    while time.monotonic() < deadline:
-        try:
-            data = sock.recv(65536).decode(errors="replace")
-        except TimeoutError:
-            continue
-        call_id = re.search(r"^Call-ID:\s*(\S+)", data, re.M | re.I)
-        first = data.split("\r\n", 1)[0]
-        status = first.split()[1] if first.startswith("SIP/2.0") else first.split()[0]
-        if call_id and not status.startswith("1"):
-            found.setdefault(call_id.group(1), []).append(status)
-    return found
-
-
 async def test_a_source_over_its_invite_rate_gets_503_and_the_rest_are_routed(phone: SipService) -> None:
     """Six INVITEs at once from a trusted PBX (to a number no tenant owns): the first four (the burst, twice
     sip.invites_per_second) are routed (404), the rest refused with 503, counted, logged once."""
@@ -96,11 +59,11 @@ async def test_a_source_over_its_invite_rate_gets_503_and_the_rest_are_routed(ph
     host, port = box.rsplit(":", 1)
     try:
         for i in range(6):
-            sock.sendto(raw_invite(f"flood-{i}", UNOWNED_DID, sock.getsockname(), box, 40000), (host, int(port)))
-        finals = await asyncio.to_thread(answers, sock, 3.0)
+            sock.sendto(invite(f"flood-{i}", UNOWNED_DID, sock.getsockname(), box, 40000), (host, int(port)))
+        answered = await asyncio.to_thread(finals, sock, 3.0)
     finally:
         sock.close()
-    assert sorted(codes[0] for codes in finals.values()) == ["404"] * 4 + ["503"] * 2, finals
+    assert sorted(codes[0] for codes in answered.values()) == ["404"] * 4 + ["503"] * 2, answered
     assert phone.status().refusals.get("rate", 0) == before + 2
 
 
@@ -114,9 +77,9 @@ async def test_an_answer_never_acked_is_hung_up_and_frees_its_line(phone: SipSer
     box = phone.status().listen or ""
     host, port = box.rsplit(":", 1)
     try:
-        sock.sendto(raw_invite("half-open-1", TORONTO_DID, sock.getsockname(), box, 40002), (host, int(port)))
+        sock.sendto(invite("half-open-1", TORONTO_DID, sock.getsockname(), box, 40002), (host, int(port)))
         session = await live_session(loaded, known)
-        seen = await asyncio.to_thread(answers, sock, 5.0)
+        seen = await asyncio.to_thread(finals, sock, 5.0)
     finally:
         sock.close()
     assert seen["half-open-1"][0] == "200", seen

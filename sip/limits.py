@@ -1,5 +1,5 @@
 """How much one address or one caller may take from the box: INVITEs a second from a source, calls an hour from
-a caller's number, and log lines a minute about either.
+a caller's number.
 
 A flood must not take the lines real callers need, nor fill the log an operator reads. Each limit is a token
 bucket per key, checked on the SIP stack's thread before a call is set up; the keys kept are bounded, so a
@@ -49,21 +49,3 @@ class Rate:
         if len(self._buckets) >= _KEYS_KEPT:  # every key is busy: the oldest go
             kept = sorted(self._buckets.items(), key=lambda kv: kv[1].at)[_KEYS_KEPT // 2 :]
             self._buckets = dict(kept)
-
-
-class Quiet:
-    """One log line per key per ``every_s``; ``due`` says when one is due, and how many went unlogged since."""
-
-    def __init__(self, every_s: float = 60.0) -> None:
-        self._every_s = every_s
-        self._seen: dict[str, tuple[float, int]] = {}  # key -> (last logged, refused since)
-
-    def due(self, key: str, now: float) -> int | None:
-        logged, since = self._seen.get(key, (now - self._every_s, 0))
-        if now - logged < self._every_s:
-            self._seen[key] = (logged, since + 1)
-            return None
-        if len(self._seen) >= _KEYS_KEPT:
-            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self._every_s}
-        self._seen[key] = (now, 0)
-        return since

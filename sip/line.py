@@ -69,11 +69,11 @@ class SipLine:
         domain: str,
         queues: MediaQueues,
         recordings: Path | None,
-        refusals: collections.Counter[str] | None = None,
+        refusals: collections.Counter[str],
     ) -> None:
         """``refusals``: the service's counts by reason (/healthz), where a transfer refused here is counted."""
         self.ref = offer.handle
-        self._refusals = refusals if refusals is not None else collections.Counter()
+        self._refusals = refusals
         self._engine = engine
         self._host = host
         self._offer = offer

@@ -19,6 +19,7 @@ import structlog
 
 from core.audio import resample
 from core.calls.bus import Work
+from core.quiet import Quiet
 from models.interfaces import Pcm16
 from sip.admission import CALLER_LIMITED, Admission, caller_number
 from sip.busy import BusyLine, missed_call, store_missed_call
@@ -37,7 +38,7 @@ from sip.events import (
     SipEvent,
     TransferProgress,
 )
-from sip.limits import Quiet, Rate
+from sip.limits import Rate
 from sip.line import SipLine, offer_details
 from sip.registration import Backoff, TrunkRegistration
 from sip.settings import Network, SipSettings, network
@@ -317,7 +318,7 @@ class SipService:
         elif decision.code == CALLER_LIMITED:
             self._refusals["caller_rate"] += 1
             caller = caller_number(offer.from_uri)
-            since = self._quiet.due(f"caller {caller}", asyncio.get_running_loop().time())
+            since = self._quiet.due(f"caller {caller}")
             if since is not None:
                 log.warning(
                     "a caller number over sip.calls_per_caller_per_hour; refused with 603",
@@ -350,7 +351,7 @@ class SipService:
         reason = "rate" if event.code == _TOO_MANY else "source"
         self._refusals[reason] += 1
         ip = source_ip(event.source)
-        since = self._quiet.due(f"{reason} {ip or event.source}", asyncio.get_running_loop().time())
+        since = self._quiet.due(f"{reason} {ip or event.source}")
         if since is None:
             return
         numbers = dialled_numbers(event.request_uri, event.to_uri)
@@ -379,7 +380,7 @@ class SipService:
         line = self._lines.get(event.handle)
         if line is not None:
             line.on_released(event)
-        since = self._quiet.due(event.reason, asyncio.get_running_loop().time())
+        since = self._quiet.due(event.reason)
         if since is not None:  # the line logs the call; this says what it means, once a minute
             message, hint = _RELEASED[event.reason]
             log.warning(message, after_s=event.after_s, source=event.source or None, hint=hint, since_last_line=since)
@@ -388,11 +389,10 @@ class SipService:
         """A call PJSIP turned away itself. From an address that may not call (one the socket filter let through
         while every slot was taken): counted with the other refused sources, nothing more. Otherwise logged once a
         minute per answer, and a missed call for the business when every line was busy."""
-        now = asyncio.get_running_loop().time()
         if not self._sources.allows(event.source):
             self._refusals["source"] += 1
             return
-        since = self._quiet.due(f"stack {event.code}", now)
+        since = self._quiet.due(f"stack {event.code}")
         if since is not None:
             log.warning(
                 "call refused by the SIP stack itself",

@@ -9,11 +9,10 @@ and logged: once a minute per business and reason, with how many went unlogged i
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import Literal
 
 from core.notify.notifier import Notifier, Quota
+from core.quiet import Quiet
 from core.store import audit
 from core.store.database import Store
 from core.tenants.document import TenantDocument, normalise_number
@@ -38,26 +37,7 @@ _HINTS = {
 }
 
 
-class _Once:
-    """One log line per key a minute, however often it happens."""
-
-    def __init__(self, every_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._every = every_s
-        self._clock = clock
-        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
-
-    def due(self, key: tuple[str, str]) -> int | None:
-        """How many went unlogged since the last line, when a line is due now; None when it is not."""
-        now = self._clock()
-        logged, since = self._seen.get(key, (-self._every, 0))
-        if now - logged < self._every:
-            self._seen[key] = (logged, since + 1)
-            return None
-        self._seen[key] = (now, 0)
-        return since
-
-
-_ONCE = _Once(LOG_EVERY_S)
+_ONCE = Quiet(LOG_EVERY_S)
 
 
 def text_caller(

@@ -18,6 +18,7 @@ from core.calendars.builtin import BuiltinCalendar
 from core.notify import to_callers
 from core.notify.config import NotificationSettings
 from core.notify.notifier import Notifier
+from core.quiet import Quiet
 from core.store.database import Store
 from core.tenants.document import TenantDocument, parse_tenant
 from core.tools.base import ToolBox, ToolContext
@@ -49,7 +50,7 @@ def gateway() -> Iterator[tuple[Recorded, str]]:
 def fresh_log_limit(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """A log limiter of the test's own, on a clock the test moves."""
     clock = [0.0]
-    monkeypatch.setattr(to_callers, "_ONCE", to_callers._Once(to_callers.LOG_EVERY_S, lambda: clock[0]))
+    monkeypatch.setattr(to_callers, "_ONCE", Quiet(to_callers.LOG_EVERY_S, lambda: clock[0]))
     return clock
 
 

@@ -19,6 +19,7 @@ from appliance.runtime import Runtime
 from core.quiet import Quiet
 from sip.limits import Rate
 from sip.service import SipService
+from sip.settings import SipSettings, sip_problems
 from testkit.peers.rawsip import finals, invite
 from testkit.peers.sipp import SippResult, call_scenario, refused_scenario, run_sipp
 from testkit.sounds import piper_clip, with_silence
@@ -214,3 +215,10 @@ async def test_a_scanner_flooding_invites_is_shed_and_real_calls_are_still_answe
     refused = phone.status().refusals.get("source", 0) - before
     assert 0 < refused < 1000, refused  # about one in SAMPLE of the INVITEs and their retransmissions
     assert phone.status().state == "running"
+
+
+def test_flood_limits_out_of_range_are_settings_problems_naming_the_key() -> None:
+    problems = sip_problems(SipSettings(invites_per_second=-1, ack_timeout_s=0.5, media_timeout_s=2))
+    assert any(p.startswith("sip.invites_per_second") for p in problems), problems
+    assert any(p.startswith("sip.ack_timeout_s") and "media_timeout_s" in p for p in problems), problems
+    assert sip_problems(SipSettings(calls_per_caller_per_hour=0, media_timeout_s=0)) == []  # 0 turns them off

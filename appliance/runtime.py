@@ -14,6 +14,7 @@ from core.calls.live import LiveCalls
 from core.calls.session import CallSession, Models
 from core.dialogue.conversation import Conversation, opening
 from core.dialogue.dialogue import Dialogue
+from core.dialogue.facts import FactVectors
 from core.dialogue.flow import Flow
 from core.knowledge import Knowledge
 from core.notify.notifier import Notifier
@@ -46,6 +47,8 @@ class Runtime:
             settings.kb, store, self.tenants, models, settings.kb_path, llm_context=settings.models.llm_context
         )
         self.knowledge: Knowledge | None = self.kb
+        # The embeddings of each tenant's fact lines, which questions are matched to (computed once per tenant).
+        self.fact_vectors = FactVectors(models.embedder)
         self.secret_box = SecretBox.from_file(settings.key_path)
         self.secrets = SecretStore(store, self.secret_box)
         self.live = LiveCalls()  # calls in progress, for the live view and staff actions
@@ -129,6 +132,7 @@ class Runtime:
             history_turns=self.settings.calls.history_turns,
             log=log,
             knowledge=self.knowledge.inline(tenant.id) if self.knowledge is not None and mode == "inline" else None,
+            vectors=self.fact_vectors,
             now=now,
         )
         context = ToolContext(
@@ -152,6 +156,7 @@ class Runtime:
             refused_transfer=lambda target: self.tenants.refused_transfer(
                 tenant.id, call_id, target, actor="assistant", by="transfer tool"
             ),
+            vectors=self.fact_vectors,
         )
         return Dialogue(
             conversation, flow, toolbox, filler_after_s=self.settings.dialogue.filler_after_ms / 1000, log=log

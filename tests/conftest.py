@@ -48,8 +48,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Itera
 
 @pytest.fixture(scope="session")
 async def loaded(runtime: Runtime) -> AsyncIterator[Runtime]:
-    """The runtime with the call models loaded."""
-    await runtime.models.load(("vad", "stt", "llm", "tts"))
+    """The runtime with the call models loaded (the embedder matches questions to the business's facts)."""
+    await runtime.models.load(("vad", "stt", "llm", "tts", "embedder"))
     yield runtime
 
 

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 import msgspec
 import structlog
 
+from core.dialogue.facts import FactSheet, FactVectors, best_fact, passage_facts, today_fact
 from core.dialogue.figures import FigureGuard, amounts, known_amounts
-from core.dialogue.lines import REFUSE_INSTRUCTIONS, UNSURE_PRICE
+from core.dialogue.lines import DONT_KNOW, REFUSE_INSTRUCTIONS, UNSURE_PRICE
 from core.dialogue.plan import (
     Needs,
     PlanError,
@@ -131,9 +132,12 @@ class Conversation:
         history_turns: int,
         log: structlog.stdlib.BoundLogger,
         knowledge: str | None = None,
+        vectors: FactVectors | None = None,
         now: Callable[[], datetime] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """``vectors``: the embeddings of fact lines, shared by the calls (without an embedder, questions are
+        matched to facts by their words alone)."""
         self.tenant = tenant
         self._llm = llm
         self._max_tokens = max_reply_tokens
@@ -145,8 +149,16 @@ class Conversation:
         # The date and time, once per call, apart from what the caller says (a small model copied it into the
         # slots and the reply when it was part of the caller's first message); a call lasts minutes, and anything
         # that changed per turn would make the model re-read the history.
-        started = ChatMessage("system", f"This call started {self.now().strftime('%A %d %B %Y, %H:%M')}, local time.")
+        # Whether the business is open now is a fact of this call, computed, with a key like the sheet's.
+        self._today = today_fact(tenant, self.now())
+        started = ChatMessage(
+            "system",
+            f"This call started {self.now().strftime('%A %d %B %Y, %H:%M')}, local time.\n"
+            f"[{self._today.key}] {self._today.text}",
+        )
         self._opening = [*opening(tenant, knowledge), started]
+        self._sheet = FactSheet.of(tenant, knowledge)
+        self._vectors = vectors or FactVectors(None)
         self._schema = plan_schema(tenant)
         self._intents = intents_for(tenant)
         self._guard = LeakGuard(tenant)
@@ -155,11 +167,12 @@ class Conversation:
         self._user: ChatMessage | None = None
         self._background: set[asyncio.Future[None]] = set()
         self.last_plan_parsed = True  # whether the last turn's plan came out whole (the grammar ensures it)
+        self.last_answered = True  # whether the last question was answered from a fact
 
     async def warm(self) -> None:
         """Evaluate the call's opening now (while the greeting plays), so the first turn pays only for its own
         words."""
-        await self._llm.prefill(self._opening)
+        await asyncio.gather(self._llm.prefill(self._opening), self._vectors.of([f.text for f in self._sheet.facts]))
 
     async def prepare(self, text: str) -> None:
         """Evaluate the prompt this turn would have if the caller's words are ``text``, so that planning it costs
@@ -225,6 +238,25 @@ class Conversation:
             if said := reply.screen(clause)[0]:
                 yield ReplyText(turn, said, self._clock())
         yield self._head(raw)
+
+    async def answer_fact(
+        self, text: str, passages: list[Passage], *, turn: int, interrupted: Callable[[], bool]
+    ) -> AsyncIterator[FirstToken | ReplyText]:
+        """Answer the caller's question in call ``turn`` with the fact that answers it, in the business's own
+        words: one of its facts, or a sentence of the retrieved ``passages``; when none answers it, the caller
+        hears that we don't know and may leave a message. Nothing is said once ``interrupted()``."""
+        started = self._clock()
+        facts = [*self._sheet.facts, self._today, *passage_facts(passages)]
+        chosen = await best_fact(text, facts, self._vectors)
+        self.last_answered = chosen is not None
+        self._log.info("question answered from a fact", fact=chosen.key if chosen else None)
+        if interrupted():
+            return
+        yield self._first_token(turn, started)
+        said = chosen.spoken if chosen is not None else DONT_KNOW
+        chunker = ClauseChunker()
+        for clause in [*chunker.feed(said + " "), *chunker.flush()]:
+            yield ReplyText(turn, clause, self._clock())
 
     async def answer(
         self, text: str, passages: list[Passage], *, turn: int, interrupted: Callable[[], bool]

@@ -82,6 +82,17 @@ class Dialogue:
         if outcome.use_llm_reply and not llm_replied:
             fallback = lines.GOODBYE.format(business=self.flow.tenant.name) if intent == "goodbye" else FALLBACK_REPLY
             self._say_line(turn, fallback)
+        if outcome.quote is not None and not turn.interrupted:
+            answer = self.conversation.answer_fact(
+                text, outcome.quote, turn=number, interrupted=lambda: turn.interrupted
+            )
+            async for item in answer:
+                if isinstance(item, FirstToken):
+                    self._first(turn, item)
+                else:
+                    self._say(turn, item)
+            if not self.conversation.last_answered:
+                self.flow.unanswered()
         if outcome.answer_from is not None and not turn.interrupted:
             answer = self.conversation.answer(
                 text, outcome.answer_from, turn=number, interrupted=lambda: turn.interrupted

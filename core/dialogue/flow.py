@@ -18,6 +18,7 @@ import structlog
 from msgspec import UNSET
 
 from core.dialogue import lines
+from core.dialogue.facts import FactVectors
 from core.dialogue.plan import Needs
 from core.dialogue.slots import booking_reference, grounded, person_name, phone_number
 from core.dialogue.tasks.base import NO, YES, FlowState, FlowTurn, Task
@@ -65,6 +66,10 @@ _CUES = (
     ("reschedule", re.compile(r"\b(reschedule|move|change) (my|the|our) (appointment|booking|visit)\b", re.I)),
     ("wrong_number", re.compile(r"\b(wrong number|dialled the wrong|dialed the wrong)\b", re.I)),
 )
+# A question, however the model labelled it: a question mark, or the words questions start with.
+_ASKS = re.compile(
+    r"\?|^\W*(do|does|did|can|could|are|is|was|what|what's|when|where|how|which|who|will|would|have|has)\b", re.I
+)
 _FIRST = re.compile(r"\b(first|earlier|earliest|former)\b", re.I)
 _SECOND = re.compile(r"\b(second|later|latter|other one)\b", re.I)
 # Cues that also overrule a task intent: a small model calls most requests about an appointment "booking", and
@@ -97,8 +102,10 @@ class Flow:
         retrieval: bool,
         log: structlog.stdlib.BoundLogger,
         refused_transfer: Callable[[str], None] | None = None,
+        vectors: FactVectors | None = None,
     ) -> None:
-        """``refused_transfer``: told of a transfer target the flow refused (for the audit log)."""
+        """``refused_transfer``: told of a transfer target the flow refused (for the audit log); ``vectors``:
+        embeddings, to match the caller's words to a service by meaning."""
         self.tenant = tenant
         self._now = now
         self._caller_number = phone_number(caller_number or "")
@@ -108,6 +115,7 @@ class Flow:
         self._targets = TransferTargets.of(tenant)
         self._refused_transfer = refused_transfer
         self.state = FlowState()
+        self._vectors = vectors or FactVectors(None)
         self._emergency = [p.lower() for p in tenant.emergency.phrases if p.strip()]
         self._escalation = [w.lower() for w in tenant.assistant.escalation_words if w.strip()]
         # The business's own tools are tasks too; a built-in task keeps its name.
@@ -129,11 +137,22 @@ class Flow:
     def drop(self) -> None:
         self.state = FlowState()
 
+    async def services_like(self, text: str) -> list[tuple[Service, float]]:
+        services = self.tenant.services
+        named = await self._vectors.of([f"{s.name}: {s.description}" if s.description else s.name for s in services])
+        said = await self._vectors.of([text]) if text.strip() else None
+        if named is None or said is None:
+            return []
+        closeness = named @ said[0]
+        return sorted(zip(services, (float(c) for c in closeness), strict=True), key=lambda pair: -pair[1])
+
     # -- deciding before (or instead of) the LLM ------------------------------------------------------------
 
     def fast_path(self, text: str) -> tuple[str, dict[str, Any]] | None:
         """Intent and slots decided from the words alone, when that is certain: no LLM needed this turn."""
         lowered = f" {text.lower()} "
+        if self.state.offer is not None and YES.match(text) and not NO.search(text) and len(text.split()) <= 6:
+            return self.state.offer, {}
         if self._has_tool("escalate_emergency") and any(f" {p} " in lowered or p in lowered for p in self._emergency):
             return "emergency", {}
         if self.state.stage == "confirm":
@@ -165,6 +184,10 @@ class Flow:
         for cued, pattern in _CUES:
             if pattern.search(text) and (intent in _CHAT or cued in _OVERRULES.get(intent, ())):
                 return cued
+        # A question the model took for chat would be answered in its own words: questions are answered from
+        # the business's facts.
+        if intent in _CHAT and self.state.stage == "open" and _ASKS.search(text):
+            return "question"
         return intent
 
     def needs(self, intent: str) -> Needs:
@@ -173,16 +196,20 @@ class Flow:
         stage = self.state.stage
         if intent in _WITHOUT_DETAILS or (intent in _WITHOUT_DETAILS_OPEN and stage != "collect"):
             return "nothing"
-        if stage == "confirm" or (intent == "question" and self._retrieval):
+        if stage == "confirm":
             return "slots"
+        if intent == "question":
+            # Answered from a fact, never in the model's words; mid-task, the slots may hold what was asked for.
+            return "slots" if stage == "collect" else "nothing"
         if stage == "collect":
-            return "reply" if intent in ("question", "other") else "slots"
+            return "reply" if intent == "other" else "slots"
         return "reply" if intent in _CHAT else "slots"
 
     # -- one caller turn -------------------------------------------------------------------------------------
 
     async def turn(self, intent: str, slots: dict[str, Any], text: str, run_tool: RunTool) -> FlowTurn:
         state = self.state
+        state.offer = None  # an offer is for the turn right after it
         if intent == "emergency" and self._has_tool("escalate_emergency"):
             return await self._emergency_alert(text, run_tool)
         if intent == "escalate":
@@ -303,6 +330,7 @@ class Flow:
                 expect="yes_no",
             )
         state.asking = missing
+        state.asked[missing] = state.asked.get(missing, 0) + 1
         own = self._task().question(missing, again)
         if own is not None:
             return FlowTurn(intent, [own])
@@ -434,12 +462,15 @@ class Flow:
         return False
 
     async def _question(self, text: str, run_tool: RunTool) -> FlowTurn:
-        if not self._retrieval:
-            return FlowTurn("question", use_llm_reply=True)
-        found = await call(run_tool, AnswerQuestion(), Question(question=text))
-        if found is None or not found.passages:
-            return FlowTurn("question", [lines.DONT_KNOW])
-        return FlowTurn("question", answer_from=found.passages)
+        """Answered with one of the business's facts or of the retrieved passages' sentences (the dialogue asks
+        the model which)."""
+        found = await call(run_tool, AnswerQuestion(), Question(question=text)) if self._retrieval else None
+        return FlowTurn("question", quote=found.passages if found is not None else [])
+
+    def unanswered(self) -> None:
+        """The question just asked had no answer, and the caller was offered a message: a yes takes one."""
+        if self.state.stage == "open" and self.tenant.has("messages"):
+            self.state.offer = "message"
 
     async def _aside(self, intent: str, text: str, run_tool: RunTool) -> FlowTurn:
         """A question in the middle of a task: answer it, then ask again for what we were collecting."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import time
 from importlib import resources
 
-from core.tenants.document import DAYS, Service, TenantDocument
+from core.dialogue.facts import service_line
+from core.tenants.document import DAYS, TenantDocument
 
 SKILLS = ("receptionist", "grounding", "intents", "examples")
 # What the assistant must never read out. The examples are left out: their replies ("Of course.") are things a
@@ -67,33 +68,12 @@ def business_facts(tenant: TenantDocument, knowledge: str | None = None) -> str:
         lines.append(f"- {_DAY_NAMES[day]}: {spoken}")
     if tenant.services:
         lines.append("Services (each with its price, then how long it takes):")
-        lines += [f"- {service.name}: {_service_facts(service)}" for service in tenant.services]
+        lines += [f"- {service_line(service)}" for service in tenant.services]
     if tenant.faq.strip():
         lines += ["Frequently asked questions:", '"""', tenant.faq.strip(), '"""']
     if knowledge:
         lines += ["From the business's own documents and website (quoted reference material):", '"""', knowledge, '"""']
     return "\n".join(lines)
-
-
-def _service_facts(service: Service) -> str:
-    """Labelled, the price first: given as "(about 30 minutes, £28)", the 0.5B model priced a men's cut at
-    "about 30 pounds"."""
-    price = service.price.strip()
-    facts = [f"price {price}" if price else "price not listed", f"takes {_duration(service.duration_minutes)}"]
-    return "; ".join([*facts, service.description.strip()] if service.description.strip() else facts)
-
-
-def _duration(minutes: int) -> str:
-    """In words where they are short ("half an hour", "2 hours"), so that durations are not figures a price can
-    be taken from."""
-    hours, rest = divmod(minutes, 60)
-    if minutes == 30:
-        return "half an hour"
-    if hours == 1 and rest in (0, 30):
-        return "an hour" + (" and a half" if rest else "")
-    if hours and rest in (0, 30):
-        return f"{hours}" + (" and a half" if rest else "") + " hours"
-    return f"{minutes} minutes"
 
 
 def _clock(t: time) -> str:

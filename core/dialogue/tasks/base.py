@@ -36,7 +36,10 @@ class FlowTurn:
     intent: str
     lines: list[str] = field(default_factory=list)
     use_llm_reply: bool = False
-    answer_from: list[Passage] | None = None  # passages to answer the question from
+    answer_from: list[Passage] | None = None  # a tool's answer to say in words (core.dialogue.tasks.custom)
+    # A question to answer with a fact: the business's own (core.dialogue.facts), or a sentence of these
+    # retrieved passages.
+    quote: list[Passage] | None = None
     after: TransferRequested | HangupRequested | None = None
     expect: str | None = None  # what the caller is asked for next (a phone number takes longer to say)
 
@@ -69,6 +72,9 @@ class FlowState:
     details: Details = field(default_factory=Details)
     asking: Asking | None = None
     offered: list[datetime] = field(default_factory=list)
+    asked: dict[str, int] = field(default_factory=dict)  # how many times each detail was asked for
+    # Offered, in the turn before, to take a message (after a question we could not answer): a yes starts one.
+    offer: Literal["message"] | None = None
 
 
 def first_missing(*given: tuple[str, object]) -> str | None:
@@ -102,6 +108,10 @@ class Desk(Protocol):
         ...
 
     async def transfer(self, run: RunTool) -> FlowTurn: ...
+
+    async def services_like(self, text: str) -> list[tuple[Service, float]]:
+        """The business's services, the closest in meaning to ``text`` first, each with how close (cosine)."""
+        ...
 
 
 class Task:

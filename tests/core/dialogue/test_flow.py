@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import structlog
 
+from appliance.runtime import Runtime
 from core.calendars.builtin import BuiltinCalendar
+from core.dialogue.facts import FactVectors
 from core.dialogue.flow import Flow, FlowTurn
 from core.events import HangupRequested, TransferRequested
 from core.notify.config import NotificationSettings
@@ -55,7 +57,14 @@ def services() -> Iterator[tuple[Inbox, int, Recorded, str]]:
 
 
 class Harness:
-    def __init__(self, tenant: TenantDocument, smtp_port: int, sms_url: str, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        tenant: TenantDocument,
+        smtp_port: int,
+        sms_url: str,
+        store: Store | None = None,
+        vectors: FactVectors | None = None,
+    ) -> None:
         self.store = store or Store.memory()
         settings = NotificationSettings(
             smtp_host="127.0.0.1", smtp_port=smtp_port, sms_gateway_url=sms_url, attempts=2, backoff_seconds=0.05
@@ -81,6 +90,7 @@ class Harness:
             retrieval=False,
             log=structlog.get_logger("test"),
             refused_transfer=self.refused.append,
+            vectors=vectors,
         )
         self.tools: list[Any] = []
 
@@ -354,3 +364,31 @@ def test_a_phrase_that_cancels_moves_or_asks_for_a_call_back_overrules_the_small
     assert flow.refine("person", "could you get Dr Patel to ring me back this afternoon") == "message"
     assert flow.refine("person", "put me through to someone please") == "person"
     assert flow.refine("lead", "cancel my appointment and give me a quote") == "lead"
+
+
+async def test_a_service_is_taken_from_what_the_caller_means(
+    services: tuple[Inbox, int, Recorded, str], runtime: Runtime
+) -> None:
+    """The caller's words share none with the service's name: matched by meaning, not asked for."""
+    _, smtp_port, _, sms_url = services
+    h = Harness(_tenant(), smtp_port, sms_url, vectors=FactVectors(runtime.models.embedder))
+    turn = await h.turn("booking", "my dog needs his yearly shots, can I bring him in tomorrow at 2?")
+    assert h.flow.state.details.service is not None and h.flow.state.details.service.name == "Vaccination visit"
+    assert "Which service" not in " ".join(turn.lines)
+
+
+async def test_the_service_is_never_asked_for_a_third_time(
+    services: tuple[Inbox, int, Recorded, str], runtime: Runtime
+) -> None:
+    """Words that match no service well: asked, asked again, then the closest is taken for the read-back (where
+    the caller can still say no) rather than a third "which service?"."""
+    _, smtp_port, _, sms_url = services
+    h = Harness(_tenant(), smtp_port, sms_url, vectors=FactVectors(runtime.models.embedder))
+    first = await h.turn("booking", "can I book something for tomorrow at 2")
+    assert "Which service" in first.lines[0]
+    again = await h.turn("booking", "it's for my cat")
+    assert "which of these" in again.lines[0]
+    third = await h.turn("booking", "she's got bad breath and yellow teeth")
+    assert h.flow.state.details.service is not None and h.flow.state.details.service.name == "Dental cleaning"
+    assert not any("which" in line.lower() for line in third.lines)
+    assert h.flow.state.asked.get("service") == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,29 @@ from core.dialogue.stream import ClauseChunker
 from core.events import Event, FirstToken, ReplyDone, ReplyText, ToolCalled
 from core.records import ToolCallRecord
 from core.tools.base import ToolBox
+
+# A reply that acknowledges and says nothing else.
+_ACK = re.compile(
+    r"^\W*(sure|okay|ok|of course|certainly|great|no problem|alright|all right|right|got it|absolutely|perfect|"
+    r"lovely|yes|yeah|no worries|will do|sounds good)\W*$",
+    re.I,
+)
+# Words that ask for something: a question, or "I want / need / would like …".
+_REQUEST = re.compile(
+    r"\?|^\W*(can|could|would|will|do|does|is|are|what|when|where|how)\b|"
+    r"\b(i|we)('d| would| want| need| wanna)\b|\b(want|need|like) (to|a|an|some|someone)\b",
+    re.I,
+)
+
+
+def asks(text: str) -> bool:
+    """Whether the caller's words ask for something."""
+    return bool(_REQUEST.search(text))
+
+
+def acknowledges_only(clause: str, text: str) -> bool:
+    """Whether ``clause``, as the first of a reply to ``text``, would be no answer if nothing followed it."""
+    return bool(_ACK.match(clause)) and asks(text)
 
 
 @dataclass
@@ -80,7 +104,10 @@ class Dialogue:
             self._log.exception("the flow failed on this turn; the caller hears a fallback line")
             outcome = FlowTurn(intent, [lines.CANT_DO])
         if outcome.use_llm_reply and not llm_replied:
-            fallback = lines.GOODBYE.format(business=self.flow.tenant.name) if intent == "goodbye" else FALLBACK_REPLY
+            if intent == "goodbye":
+                fallback = lines.GOODBYE.format(business=self.flow.tenant.name)
+            else:
+                fallback = lines.WHAT_TO_DO if asks(text) else FALLBACK_REPLY
             self._say_line(turn, fallback)
         if outcome.quote is not None and not turn.interrupted:
             answer = self.conversation.answer_fact(
@@ -120,8 +147,11 @@ class Dialogue:
         return done
 
     async def _plan(self, turn: _Turn, text: str) -> tuple[str, dict[str, Any], bool]:
-        """The LLM's intent and slots for the turn, speaking its reply as it streams; and whether it replied."""
+        """The LLM's intent and slots for the turn, speaking its reply as it streams; and whether it replied. A
+        reply that is only an acknowledgement ("Sure.") is not a reply to a request or a question: it is held
+        until more follows, and dropped if nothing does (the flow then says what it can do)."""
         intent, slots, replied = "other", {}, False
+        held: list[ReplyText] = []
 
         def needs(planned: str) -> Needs:
             return self.flow.needs(self.flow.refine(planned, text))
@@ -131,10 +161,17 @@ class Dialogue:
             if isinstance(item, Head):
                 intent, slots = self.flow.refine(item.intent, text), item.slots
             elif isinstance(item, ReplyText):
-                replied = True
+                if not replied and not held and acknowledges_only(item.text, text):
+                    held = [item]
+                    continue
+                for earlier in held:
+                    self._say(turn, earlier)
+                held, replied = [], True
                 self._say(turn, item)
             else:
                 self._first(turn, item)
+        if held:
+            self._log.warning("the LLM's whole reply to a request was an acknowledgement; not said", reply=held[0].text)
         return intent, slots, replied
 
     def _first(self, turn: _Turn, token: FirstToken | None = None) -> None:

@@ -92,6 +92,8 @@ CONFIRM_MESSAGE = "So the message from {name} on {phone} is: {message}. Shall I 
 MESSAGE_DONE = "Thanks, I've sent your message to the team."
 DROPPED = "No problem, I haven't {what}."
 WHAT_CHANGE = "What would you like to change?"
+# Said when the model's answer to a request was only "Sure.": what the caller can get done here.
+WHAT_TO_DO = "I can book you in, answer a question about us, or take a message for the team. What would you like?"
 FOUND_BOOKING = "I can see your {service} on {when}. Shall I cancel it?"
 FOUND_FOR_MOVE = "I can see your {service} on {when}. When would you like to move it to?"
 CONFIRM_MOVE = "So that's moving your {service} to {when}. Shall I do that?"

@@ -10,6 +10,7 @@ import pytest
 
 from appliance.runtime import Runtime
 from bench.common import EXAMPLE_TENANT
+from core.dialogue.dialogue import acknowledges_only
 from core.dialogue.facts import FactSheet, FactVectors, best_fact, passage_facts, sentences, today_fact
 from core.knowledge import Passage
 from core.tenants.document import TenantDocument, load_tenant_file, parse_tenant
@@ -133,3 +134,15 @@ async def test_without_an_embedder_questions_are_matched_by_their_words() -> Non
     words_only = FactVectors(None)
     assert await _answer(PLUMBER, "What's your licence number?", words_only) == "faq_licensed"
     assert await _answer(PLUMBER, "Do you install solar panels?", words_only) == "none"
+
+
+@pytest.mark.parametrize("reply", ["Sure.", "Okay!", "Of course.", "Great.", "No problem.", "Sure thing"])
+def test_an_acknowledgement_is_no_answer_to_a_request(reply: str) -> None:
+    request = "Hi, my kitchen tap has been dripping all week. Can someone come out on Tuesday morning?"
+    expected = reply != "Sure thing"  # "Sure thing" is not in the list: a small model's other words pass
+    assert acknowledges_only(reply, request) is expected
+    assert acknowledges_only(reply, "I'd like someone to look at my hot water") is expected
+    # To thanks or a plain statement, an acknowledgement is an answer.
+    assert not acknowledges_only(reply, "Thanks, that's all good")
+    # A reply that says something is an answer, whatever the caller asked.
+    assert not acknowledges_only("Sure, I can take a message.", request)

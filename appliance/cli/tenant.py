@@ -57,3 +57,31 @@ def list_(obj: CliContext, as_json: bool) -> None:
     for t in tenants:
         numbers = ", ".join(t.numbers) or "no numbers"
         click.echo(f"{t.id:<{width}}  {t.name}  ({t.timezone}; {numbers}; {t.services} services)")
+
+
+@tenant.command("check")
+@click.argument("tenant_id", required=False)
+@click.option("--from", "source", type=click.Path(path_type=Path), help="Check a tenant file instead.")
+@click.pass_obj
+def check(obj: CliContext, tenant_id: str | None, source: Path | None) -> None:
+    """List where a business's facts contradict each other (two prices for one service). The assistant reads
+    both to a caller who asks and offers a message; fix the tenant file or the document. Exits 1 if any."""
+    from core.dialogue.facts import FactSheet
+
+    if (tenant_id is None) == (source is None):
+        raise click.UsageError("give a tenant id, or --from FILE")
+    if source is not None:
+        doc = load_tenant_file(source)
+    else:
+        backend = obj.backend()
+        try:
+            doc = backend.get_tenant(tenant_id or "")
+        finally:
+            backend.close()
+    conflicts = FactSheet.of(doc).conflicts
+    if not conflicts:
+        click.echo(f"{doc.id}: no contradictions found in the tenant file")
+        return
+    for listed, other in conflicts:
+        click.echo(f"{doc.id}: two prices for one service:\n  services: {listed.text}\n  FAQ:      {other.spoken}")
+    raise SystemExit(1)

@@ -21,7 +21,7 @@ import structlog
 
 from core.dialogue.facts import FactSheet, FactVectors, best_fact, passage_facts, today_fact
 from core.dialogue.figures import FigureGuard, amounts, known_amounts
-from core.dialogue.lines import DONT_KNOW, REFUSE_INSTRUCTIONS, UNSURE_PRICE
+from core.dialogue.lines import DONT_KNOW, REFUSE_INSTRUCTIONS, TWO_ANSWERS, UNSURE_PRICE
 from core.dialogue.plan import (
     Needs,
     PlanError,
@@ -248,12 +248,24 @@ class Conversation:
         started = self._clock()
         facts = [*self._sheet.facts, self._today, *passage_facts(passages)]
         chosen = await best_fact(text, facts, self._vectors)
-        self.last_answered = chosen is not None
+        other = self._sheet.conflicting(chosen) if chosen is not None else None
+        self.last_answered = chosen is not None and other is None
         self._log.info("question answered from a fact", fact=chosen.key if chosen else None)
         if interrupted():
             return
         yield self._first_token(turn, started)
-        said = chosen.spoken if chosen is not None else DONT_KNOW
+        if chosen is None:
+            said = DONT_KNOW
+        elif other is not None:
+            # The business gives two prices for it: both, as written, and the team confirms.
+            self._log.warning(
+                "the business's facts give one service two prices; both were read out (appliance tenant check)",
+                fact=chosen.key,
+                other=other.key,
+            )
+            said = TWO_ANSWERS.format(one=chosen.spoken, other=other.spoken)
+        else:
+            said = chosen.spoken
         chunker = ClauseChunker()
         for clause in [*chunker.feed(said + " "), *chunker.flush()]:
             yield ReplyText(turn, clause, self._clock())

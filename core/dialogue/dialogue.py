@@ -81,7 +81,7 @@ class Dialogue:
             self._current.interrupted = True
 
     async def warm(self) -> None:
-        await self.conversation.warm()
+        await asyncio.gather(self.conversation.warm(), self.flow.warm())
 
     async def prepare(self, text: str) -> None:
         """The caller may be about to finish with ``text``: have the LLM read it, unless the flow needs no LLM."""
@@ -97,6 +97,7 @@ class Dialogue:
         if fast is not None:
             (intent, slots), llm_replied = fast, False
         else:
+            await self.flow.read(text)
             intent, slots, llm_replied = await self._plan(turn, text)
         try:
             outcome = await self.flow.turn(intent, slots, text, lambda name, args: self._tool(turn, name, args))

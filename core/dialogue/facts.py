@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -143,6 +144,8 @@ class FactSheet:
             taken.add(unique)
             self.facts.append(Fact(unique, text, spoken))
         self._by_key = {fact.key: fact for fact in self.facts}
+        # Pairs of lines that give one service different prices: neither is read alone.
+        self.conflicts: list[tuple[Fact, Fact]] = []
 
     @classmethod
     def of(cls, tenant: TenantDocument, knowledge: str | None = None) -> FactSheet:
@@ -185,7 +188,16 @@ class FactSheet:
             rows.append((f"faq_{_slug(question or answer)}", f"{question} {answer}".strip(), answer))
         for heading, sentence in sentences(knowledge or ""):
             rows.append((f"doc_{_slug(sentence)}", f"{heading}: {sentence}" if heading else sentence, sentence))
-        return cls(rows)
+        sheet = cls(rows)
+        sheet.conflicts = _price_conflicts(tenant, sheet.facts)
+        return sheet
+
+    def conflicting(self, fact: Fact) -> Fact | None:
+        """The line that gives ``fact``'s service another price, if one does."""
+        for one, other in self.conflicts:
+            if fact in (one, other):
+                return other if fact is one else one
+        return None
 
     def get(self, key: str) -> Fact | None:
         return self._by_key.get(key)
@@ -211,6 +223,28 @@ def _week(tenant: TenantDocument) -> str:
     open_ = [f"{days(names)} {said}" for names, said in groups if said]
     closed = [days(names) for names, said in groups if not said]
     return ", ".join(open_) + (f"; closed {' and '.join(closed)}" if closed else "")
+
+
+def _price_conflicts(tenant: TenantDocument, facts: Sequence[Fact]) -> list[tuple[Fact, Fact]]:
+    """Each service's line paired with an FAQ answer or document sentence that names the service (every word of
+    substance in its name) and states amounts, none of them the service's price: two prices for one thing."""
+    found = []
+    by_key = {fact.key: fact for fact in facts}
+    for service in tenant.services:
+        listed = by_key.get(f"service_{_slug(service.name)}")
+        prices = {value for value, _, _ in amounts(service.price)} | {
+            Decimal(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", service.price)
+        }
+        name = _words(service.name) - _GENERIC
+        if listed is None or not prices or not name:
+            continue
+        for fact in facts:
+            if not fact.key.startswith(("faq_", "doc_")):
+                continue
+            stated = {value for value, _, _ in amounts(fact.spoken)}
+            if stated and not stated & prices and _shared(name, _words(fact.spoken)) == len(name):
+                found.append((listed, fact))
+    return found
 
 
 def _digits(phone: str) -> str:
@@ -290,6 +324,23 @@ _GENERIC = frozenset(
 # address line); lines further off must share a word of substance with it. Set on the tune businesses
 # (README: "Answers from facts").
 _CLOSE = 0.45
+
+
+def words_of(text: str) -> set[str]:
+    """The words of substance in ``text``: no stop words, none that only say what kind of question it is."""
+    return _words(text) - _GENERIC
+
+
+def known_words(tenant: TenantDocument) -> set[str]:
+    """Every word of substance the business's tenant file uses."""
+    texts = [tenant.name, tenant.description, tenant.address, tenant.faq]
+    texts += [f"{s.name} {s.description}" for s in tenant.services]
+    return set().union(*(_words(text) for text in texts))
+
+
+def mentions(words: set[str], known: set[str]) -> int:
+    """How many of ``words`` are in ``known``, a word matching its own longer forms."""
+    return _shared(words, known)
 
 
 def _words(text: str) -> set[str]:

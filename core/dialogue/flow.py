@@ -18,7 +18,8 @@ import structlog
 from msgspec import UNSET
 
 from core.dialogue import lines
-from core.dialogue.facts import FactVectors
+from core.dialogue.facts import FactVectors, known_words, mentions, words_of
+from core.dialogue.intents import IntentExamples, Scores
 from core.dialogue.plan import Needs
 from core.dialogue.slots import booking_reference, grounded, person_name, phone_number
 from core.dialogue.tasks.base import NO, YES, FlowState, FlowTurn, Task
@@ -70,6 +71,15 @@ _CUES = (
 _ASKS = re.compile(
     r"\?|^\W*(do|does|did|can|could|are|is|was|what|what's|when|where|how|which|who|will|would|have|has)\b", re.I
 )
+# "Is this Mario's pizzeria?", "is that the taxi company": the place the caller thinks they reached.
+# A name (capitalised, as Whisper and typists write them) or "the <kind of place>"; "is that right?" is not one.
+_IS_THIS = re.compile(
+    r"\b(?:[Ii]s|[Ww]as) (?:this|that) (?P<name>(?:the [a-z][\w'&.-]*|[A-Z][\w'&.-]*)(?: [\w'&.-]+){0,3})"
+)
+_NOT_A_PLACE = frozenset({"right", "correct", "number", "place", "same", "true", "real", "actual", "best", "way"})
+# How close the words must be to a task's example, and how much closer than to the model's label's, for the task
+# to overrule it: set on the tune material (bench/dialogue.py's cases; README, "Intents by meaning").
+_MEANT, _MEANT_AHEAD = 0.55, 0.2
 _FIRST = re.compile(r"\b(first|earlier|earliest|former)\b", re.I)
 _SECOND = re.compile(r"\b(second|later|latter|other one)\b", re.I)
 # Cues that also overrule a task intent: a small model calls most requests about an appointment "booking", and
@@ -116,6 +126,9 @@ class Flow:
         self._refused_transfer = refused_transfer
         self.state = FlowState()
         self._vectors = vectors or FactVectors(None)
+        self._examples = IntentExamples(tenant, self._vectors)
+        self._known = known_words(tenant)
+        self._scores = Scores({})  # the caller's words of this turn against the intents' examples
         self._emergency = [p.lower() for p in tenant.emergency.phrases if p.strip()]
         self._escalation = [w.lower() for w in tenant.assistant.escalation_words if w.strip()]
         # The business's own tools are tasks too; a built-in task keeps its name.
@@ -175,6 +188,14 @@ class Flow:
                 return state.task, {}
         return None
 
+    async def warm(self) -> None:
+        """Embed the intents' examples ahead of the first turn (once per business: the vectors are kept)."""
+        await self._examples.warm()
+
+    async def read(self, text: str) -> None:
+        """Score the turn's words against the intents' examples, for ``refine`` (milliseconds: one embedding)."""
+        self._scores = await self._examples.score(text)
+
     def refine(self, intent: str, text: str) -> str:
         """A chat intent ("question", "other", "yes", "no") overruled by an unmistakable phrase for a task, and a
         few task intents by the phrases in ``_OVERRULES`` (cancelling or moving is not booking; asking someone
@@ -184,11 +205,26 @@ class Flow:
         for cued, pattern in _CUES:
             if pattern.search(text) and (intent in _CHAT or cued in _OVERRULES.get(intent, ())):
                 return cued
-        # A question the model took for chat would be answered in its own words: questions are answered from
-        # the business's facts.
-        if intent in _CHAT and self.state.stage == "open" and _ASKS.search(text):
-            return "question"
+        if self.state.stage == "open":
+            if intent in _CHAT and self._names_another_business(text):
+                return "wrong_number"
+            # A task the words mean, much closer than anything like the model's chat label: "is this the pizza
+            # place?" is a wrong number, not a question.
+            task = self._scores.overrule(intent, close=_MEANT, ahead=_MEANT_AHEAD)
+            if task is not None:
+                return task
+            # A question the model took for chat would be answered in its own words: questions are answered
+            # from the business's facts.
+            if intent in _CHAT and _ASKS.search(text):
+                return "question"
         return intent
+
+    def _names_another_business(self, text: str) -> bool:
+        """ "Is this Mario's pizzeria?": the caller asks whether they reached a place, and none of its words is
+        one the business uses (its name, what it does, its services, its FAQ)."""
+        asked = _IS_THIS.search(text)
+        named = words_of(asked.group("name")) - _NOT_A_PLACE if asked else set()
+        return bool(named) and mentions(named, self._known) == 0
 
     def needs(self, intent: str) -> Needs:
         """What of the LLM's plan this turn needs besides its intent: the reply (spoken as it is generated; the

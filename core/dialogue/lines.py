@@ -92,6 +92,11 @@ CONFIRM_MESSAGE = "So the message from {name} on {phone} is: {message}. Shall I 
 MESSAGE_DONE = "Thanks, I've sent your message to the team."
 DROPPED = "No problem, I haven't {what}."
 WHAT_CHANGE = "What would you like to change?"
+# Said when the business's own facts disagree (two prices for one service): both, and the team confirms.
+TWO_ANSWERS = (
+    "I have two answers for that. Our list says: {one} But we also say: {other} "
+    "Would you like me to take a message so the team can confirm?"
+)
 # Said when the model's answer to a request was only "Sure.": what the caller can get done here.
 WHAT_TO_DO = "I can book you in, answer a question about us, or take a message for the team. What would you like?"
 FOUND_BOOKING = "I can see your {service} on {when}. Shall I cancel it?"

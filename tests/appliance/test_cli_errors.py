@@ -70,3 +70,18 @@ def test_invalid_tenant_file(env: dict[str, str], tmp_path: Path) -> None:
 def test_no_turns_is_a_usage_error(env: dict[str, str]) -> None:
     done = _run(["call", "simulate", "--tenant", "example"], env)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_tenant_check_lists_two_prices_for_one_service(env: dict[str, str], tmp_path: Path) -> None:
+    good = _run(["tenant", "check", "example"], env)
+    assert good.returncode == 0 and "no contradictions" in good.stdout, good.stderr
+    two = tmp_path / "two.toml"
+    two.write_text(
+        'id = "two-prices"\nname = "Two"\ntimezone = "Europe/London"\n'
+        "faq = \"How much is a men's cut? A men's cut is 28 pounds.\"\n"
+        '[[services]]\nname = "Men\'s cut"\nprice = "£30"\n'
+    )
+    done = _run(["tenant", "check", "--from", str(two)], env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "two prices for one service" in done.stdout and "28 pounds" in done.stdout and "£30" in done.stdout
+    _assert_one_line_error(_run(["tenant", "check"], env), "give a tenant id, or --from FILE")

@@ -146,3 +146,24 @@ def test_an_acknowledgement_is_no_answer_to_a_request(reply: str) -> None:
     assert not acknowledges_only(reply, "Thanks, that's all good")
     # A reply that says something is an answer, whatever the caller asked.
     assert not acknowledges_only("Sure, I can take a message.", request)
+
+
+def test_two_prices_for_one_service_are_a_conflict_and_neither_is_read_alone() -> None:
+    salon = parse_tenant(
+        {
+            "id": "two-prices",
+            "name": "Two Prices",
+            "timezone": "Europe/London",
+            "services": [{"name": "Men's cut", "price": "£30"}, {"name": "Full colour", "price": "£85"}],
+            "faq": "How much is a men's cut? A men's cut is 28 pounds.\nA full colour is 85 pounds.",
+        }
+    )
+    sheet = FactSheet.of(salon, "Men's cut\nOur barbers do a men's cut for 26 pounds on Tuesdays.")
+    pairs = {(one.key, other.key) for one, other in sheet.conflicts}
+    assert pairs == {("service_mens_cut", "faq_much_mens_cut"), ("service_mens_cut", "doc_barbers_mens_cut")}
+    cut = sheet.get("service_mens_cut")
+    assert cut is not None and sheet.conflicting(cut) is not None
+    colour = sheet.get("service_full_colour")
+    assert colour is not None and sheet.conflicting(colour) is None  # the FAQ agrees with the list
+    # The bundled businesses have none.
+    assert FactSheet.of(PLUMBER).conflicts == [] and FactSheet.of(DENTIST).conflicts == []

@@ -84,4 +84,6 @@ def test_tenant_check_lists_two_prices_for_one_service(env: dict[str, str], tmp_
     done = _run(["tenant", "check", "--from", str(two)], env)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "two prices for one service" in done.stdout and "28 pounds" in done.stdout and "£30" in done.stdout
-    _assert_one_line_error(_run(["tenant", "check"], env), "give a tenant id, or --from FILE")
+    neither = _run(["tenant", "check"], env)
+    assert neither.returncode == 2 and "give a tenant id, or --from FILE" in neither.stderr
+    assert "Traceback" not in neither.stderr

@@ -495,6 +495,7 @@ def score(
             falsehoods.append({"turn": t.idx, "forbidden": call.forbid, "reply": t.reply})
 
     why: list[str] = []
+    notes: list[str] = []
     if asked is None and call.kind not in ("person", "emergency"):
         why.append("the call ended before the last scripted turn was answered")
     kind = call.kind
@@ -525,6 +526,8 @@ def score(
             and _last_digits(str(b["customer_phone"])) == _last_digits(phone or "")
             and _local(b["starts_at"], zone).date().isoformat() == call.day
         ]
+        if good and call.service and not any(b["service"] == call.service for b in good):
+            notes.append(f"booked for {good[0]['service']}, not {call.service}")
         if not good:
             made = [
                 f"{b['customer_name']}, {b['customer_phone']}, {_local(b['starts_at'], zone):%Y-%m-%d %H:%M}"
@@ -572,6 +575,7 @@ def score(
     return {
         "completed": not why,
         "why": why,
+        "notes": notes,
         "false_facts": falsehoods,
         "non_answers": non_answers(turns),
         "loops": loops(turns),
@@ -694,6 +698,7 @@ async def run_call(
         "business": business.id,
         "id": call.id,
         "kind": call.kind,
+        "service": call.service,
         "caller_id": caller_id,
         **scores,
         "seconds": round(seconds, 1),
@@ -810,9 +815,9 @@ def table(rows: list[dict[str, Any]], split_of: dict[str, str]) -> tuple[str, di
 def failures(rows: Iterable[dict[str, Any]]) -> list[str]:
     out = []
     for r in rows:
-        if r["completed"] and not (r["false_facts"] or r["non_answers"] or r["loops"]):
+        if r["completed"] and not (r["false_facts"] or r["non_answers"] or r["loops"] or r["notes"]):
             continue
-        problems = list(r["why"])
+        problems = list(r["why"]) + list(r["notes"])
         problems += [_falsehood(f) for f in r["false_facts"] if not (f.get("affirmed") and "it said yes" in r["why"])]
         problems += [f"only acknowledged: {a!r}" for a in r["non_answers"]]
         problems += [f"asked three times: {q!r}" for q in r["loops"]]
@@ -866,6 +871,10 @@ def main() -> None:
     print()
     print(text)
     print(f"\n{len(rows)} calls in {seconds / 60:.1f} min ({args.llm}, {'audio' if args.audio else 'typed'})")
+    bookings = [r for r in rows if r["kind"] == "booking" and r["completed"] and r["service"]]
+    if bookings:
+        right = sum(not r["notes"] for r in bookings)
+        print(f"bookings made for the service the caller described: {right} of {len(bookings)} completed")
     listed = failures(rows)
     if listed:
         print("\nCalls that failed or said something they must not:")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from core.dialogue.figures import NUMBER_WORDS
+
 
 class JsonStringField:
     """Feeds on the raw JSON text as it streams and returns the decoded characters of one string field."""
@@ -57,20 +59,28 @@ class JsonStringField:
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s")
 _CLAUSE_END = re.compile(r"[,;:—–]\s")
+_WORD_END = re.compile(r"\S\s+")
+# A piece that ends in a bare number may end inside a figure: a unit ("30" "pounds"), more digits ("+61" "3 9555
+# 0142"), "am" or minutes may follow. Cut there, the figure would be spoken, and checked, in two halves.
+_OPEN_NUMBER = re.compile(
+    rf"(?:^|[\s-])(?:[+(]?\d[\d,.:)]*|{'|'.join(sorted(NUMBER_WORDS, key=len, reverse=True))}|hundred)[,;:—–]?\s*$",
+    re.IGNORECASE,
+)
 
 
 class ClauseChunker:
     """Cuts streamed text at sentence ends; the first piece also at a clause end once it is long enough, or
     after a few words when no clause ends, so the first audio can start before the first sentence is complete.
     (At the LLM's 20-30 words a second on two cores, a 14-word first sentence kept the caller waiting about
-    0.4 s longer than its first 5 words; the rest of the sentence is ready before those have been heard.)"""
+    0.4 s longer than its first 5 words; the rest of the sentence is ready before those have been heard.) The
+    first piece is not cut right after a bare number, which may be half a figure."""
 
     def __init__(self, first_clause_words: int = 3, min_words: int = 2, first_words: int = 5) -> None:
         self._buffer = ""
         self._first = True
         self._first_clause_words = first_clause_words
         self._min_words = min_words
-        self._first_words = re.compile(rf"^\s*(\S+\s+){{{first_words}}}")
+        self._first_words = first_words
 
     def feed(self, text: str) -> list[str]:
         self._buffer += text
@@ -94,10 +104,13 @@ class ClauseChunker:
                 return match.end()
         if self._first:
             for match in _CLAUSE_END.finditer(self._buffer):
-                if len(self._buffer[: match.end()].split()) >= self._first_clause_words:
+                piece = self._buffer[: match.end()]
+                if len(piece.split()) >= self._first_clause_words and not _OPEN_NUMBER.search(piece):
                     return match.end()
-            if words := self._first_words.match(self._buffer):
-                return words.end()
+            # After the first few words, at the first word that is not a bare number.
+            for match in list(_WORD_END.finditer(self._buffer))[self._first_words - 1 :]:
+                if not _OPEN_NUMBER.search(self._buffer[: match.end()]):
+                    return match.end()
         return None
 
 

@@ -63,6 +63,19 @@ def test_chunker_cuts_sentences_and_an_early_clause() -> None:
     assert chunker.feed(" am on ") == ["We open at eight am"]
 
 
+def test_the_first_piece_is_not_cut_right_after_a_bare_number() -> None:
+    # Half a figure ("+61" of a phone number, "30" of "30 pounds") would be spoken, and checked, on its own.
+    chunker = ClauseChunker()
+    assert chunker.feed("Our phone number is +61 3 ") == []
+    assert chunker.feed("9555 0142. ") == ["Our phone number is +61 3 9555 0142."]
+    chunker = ClauseChunker()
+    assert chunker.feed("A cut costs about 30 pounds and ") == ["A cut costs about 30 pounds"]
+    chunker = ClauseChunker()
+    assert chunker.feed("You can reach us on 0 3, 9 5 5 5, and ") == ["You can reach us on"]
+    chunker = ClauseChunker()
+    assert chunker.feed("We close at seven thirty pm ") == ["We close at seven thirty pm"]
+
+
 def test_a_reply_that_says_a_clause_again_is_caught_at_the_repeat() -> None:
     guard = RepeatGuard()
     said = ["No,", "we only work weekdays.", "Saturdays are closed.", "We only work weekdays!"]

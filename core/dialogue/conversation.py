@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,8 +19,8 @@ import msgspec
 import structlog
 
 from core.dialogue.facts import FactSheet, FactVectors, best_fact, passage_facts, today_fact
-from core.dialogue.figures import FigureGuard, amounts, known_amounts
-from core.dialogue.lines import DONT_KNOW, REFUSE_INSTRUCTIONS, TWO_ANSWERS, UNSURE_PRICE
+from core.dialogue.figures import FigureGuard, Known
+from core.dialogue.lines import DONT_KNOW, REFUSE_INSTRUCTIONS, TWO_ANSWERS, UNSURE_DETAIL, UNSURE_PRICE
 from core.dialogue.plan import (
     Needs,
     PlanError,
@@ -98,16 +97,29 @@ class LeakGuard:
         return self._refusal if self._of(text) & self._shingles else text
 
 
+class _Said(msgspec.Struct):
+    reply: str = ""
+
+
+def _said(message: ChatMessage) -> str:
+    """A turn's words: the caller's as sent, or the reply the assistant's plan keeps."""
+    return msgspec.json.decode(message.content, type=_Said).reply if message.role == "assistant" else message.content
+
+
 class ReplyScreen:
     """What each clause of one streamed reply must pass before it is spoken: a clause that says again what was
-    said is cut there (small models loop); one that states a money amount the business never gave is replaced by
-    a line saying we can't give that price, and the reply ends there; one that quotes the instructions is
-    refused."""
+    said is cut there (small models loop); one that states a figure nothing in the call accounts for is replaced by
+    a line saying we can't confirm it, and the reply ends there; one that quotes the instructions is refused."""
 
-    def __init__(self, guard: LeakGuard, known: set[Decimal], log: structlog.stdlib.BoundLogger) -> None:
+    def __init__(
+        self, guard: LeakGuard, known: Known, call: list[ChatMessage], log: structlog.stdlib.BoundLogger
+    ) -> None:
+        """``known``: the business's figures and the call's date and time; ``call``: the turns in the prompt, this
+        one's last. Their figures are known too: the caller's own, those of reference passages in the question, and
+        the assistant's (a free time the flow offered, a booking reference), as far back as the model sees."""
         self.chunker = ClauseChunker()
         self._repeat = RepeatGuard()
-        self._figures = FigureGuard(known)
+        self._figures = FigureGuard(known.with_texts(map(_said, call)))
         self._guard = guard
         self._log = log
 
@@ -116,9 +128,15 @@ class ReplyScreen:
         if self._repeat.repeats(clause):
             self._log.warning("the reply began to repeat itself; cut there", clause=clause)
             return None, True
-        if self._figures.unknown(clause):
-            self._log.warning("the reply stated an amount the business never gave; not spoken", clause=clause)
-            return UNSURE_PRICE, True
+        if figure := self._figures.unknown(clause):
+            self._log.warning(
+                "the reply stated a figure that neither the business nor the call gave; not spoken (if it is true, "
+                "add it to the tenant file)",
+                figure=figure.text,
+                kind=figure.kind,
+                clause=clause,
+            )
+            return UNSURE_PRICE if figure.kind == "amount" else UNSURE_DETAIL, True
         return self._guard.check(clause), False
 
 
@@ -162,7 +180,7 @@ class Conversation:
         self._schema = plan_schema(tenant)
         self._intents = intents_for(tenant)
         self._guard = LeakGuard(tenant)
-        self._amounts = known_amounts(tenant, [knowledge] if knowledge else [])
+        self._known = Known.of(tenant, [knowledge] if knowledge else [], started=self.now())
         self._history: list[ChatMessage] = []
         self._user: ChatMessage | None = None
         self._background: set[asyncio.Future[None]] = set()
@@ -192,7 +210,7 @@ class Conversation:
         self._user = ChatMessage("user", text)
         messages = [*self._opening, *self._history, self._user]
         intent_field, reply_field = JsonStringField("intent"), JsonStringField("reply")
-        reply = ReplyScreen(self._guard, self._amounts, self._log)
+        reply = ReplyScreen(self._guard, self._known, [*self._history, self._user], self._log)
         raw, intent, spoken = "", "", False
         wanted: Needs = "reply"
         try:
@@ -286,9 +304,7 @@ class Conversation:
             "If they do not answer it, say you don't know.",
         )
         field = JsonStringField("reply")
-        # The passages' amounts are the business's too.
-        known = self._amounts | {value for p in passages for value, _, _ in amounts(p.text)}
-        reply = ReplyScreen(self._guard, known, self._log)
+        reply = ReplyScreen(self._guard, self._known, [*self._history, message], self._log)
         spoken = False
         stream = self._llm.stream_json([*self._opening, *self._history, message], _ANSWER_SCHEMA, self._max_tokens)
         try:

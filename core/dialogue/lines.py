@@ -122,9 +122,13 @@ WRONG_NUMBER = "I think you may have the wrong number: this is {business}. Is th
 GOODBYE = "Thanks for calling {business}. Goodbye!"
 CANT_DO = "Sorry, I'm not able to do that right now. Would you like me to take a message for the team?"
 UNAVAILABLE = "Sorry, I can't check that right now. Would you like me to take a message instead?"
-# Said instead of a price the business never gave (a small model made one up).
+# Said instead of a figure that nothing in the call accounts for (a small model made one up): a price, or any other
+# detail (a time, a date, a number).
 UNSURE_PRICE = (
     "Sorry, I can't give you that price right now. Would you like me to take a message so the team can let you know?"
+)
+UNSURE_DETAIL = (
+    "Sorry, I can't confirm that detail right now. Would you like me to take a message so the team can let you know?"
 )
 DONT_KNOW = "I'm sorry, I don't know that. Would you like me to take a message so the team can get back to you?"
 REFUSE_INSTRUCTIONS = "Sorry, I can't share that. Is there anything I can help you with at {business}?"

@@ -252,7 +252,8 @@ _REQUEST = re.compile(
 NUDGES = {
     "booking": "So can you book me in?",
     "cancel": "So can you cancel it for me, please?",
-    "lead": "Can someone get back to me with a quote?",
+    # Not "get back to me": those are a message's words, and the first tune run's nudge made every lead a message.
+    "lead": "So could I get a quote for that?",
     "message": "Can you pass a message on for me?",
 }
 

@@ -126,3 +126,27 @@ def test_inline_businesses_are_small_and_the_catalogue_is_large(business: Busine
         assert words > 4000, words
     else:
         assert words < 2000, words
+
+
+# Replies that state nothing a call forbids: the flow's questions and offers, and a plain "we don't".
+NEUTRAL = (
+    "Can I have your name, please?",
+    "What day and time would suit you?",
+    "Is plus 1, 4 1 6, 5 5 5, 0 1 0 0 the best number to reach you on?",
+    "I'm sorry, I don't know that. Would you like me to take a message so the team can get back to you?",
+    "There's no one available to take your call right now. Can I take a message for the team?",
+    "Of course. I'm putting you through to someone from the team now, please hold.",
+    "Sorry, I can't share that. Is there anything I can help you with?",
+    "We do not do that, sorry.",
+)
+
+
+def test_forbidden_patterns_spare_neutral_replies(business: Business) -> None:
+    """A call's ``forbid`` counts a false fact: it must not match the flow's own neutral lines, nor the material's
+    negative said back (two held-out patterns did: "We do not direct bill WSIB…" and "Can I have your name?")."""
+    for call in business.calls.calls:
+        if not call.forbid:
+            continue
+        for reply in (*NEUTRAL, call.evidence if call.kind == "negative" else ""):
+            found = re.search(call.forbid, reply, re.I) if reply else None
+            assert found is None, f"{business.id}/{call.id}: /{call.forbid}/ matches {reply!r}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,22 +114,14 @@ class Dialogue:
             answer = self.conversation.answer_fact(
                 text, outcome.quote, turn=number, interrupted=lambda: turn.interrupted
             )
-            async for item in answer:
-                if isinstance(item, FirstToken):
-                    self._first(turn, item)
-                else:
-                    self._say(turn, item)
+            await self._speak(turn, answer)
             if not self.conversation.last_answered:
                 self.flow.unanswered()
         if outcome.answer_from is not None and not turn.interrupted:
             answer = self.conversation.answer(
                 text, outcome.answer_from, turn=number, interrupted=lambda: turn.interrupted
             )
-            async for item in answer:
-                if isinstance(item, FirstToken):
-                    self._first(turn, item)
-                else:
-                    self._say(turn, item)
+            await self._speak(turn, answer)
         for line in outcome.lines:
             self._say_line(turn, line)
         if not turn.spoken:
@@ -174,6 +166,14 @@ class Dialogue:
         if held:
             self._log.warning("the LLM's whole reply to a request was an acknowledgement; not said", reply=held[0].text)
         return intent, slots, replied
+
+    async def _speak(self, turn: _Turn, answer: AsyncIterator[FirstToken | ReplyText]) -> None:
+        """Say an answer as it comes: its first token's timing, then its clauses."""
+        async for item in answer:
+            if isinstance(item, FirstToken):
+                self._first(turn, item)
+            else:
+                self._say(turn, item)
 
     def _first(self, turn: _Turn, token: FirstToken | None = None) -> None:
         """The turn's first words: as the LLM timed them, or (a fixed line) now."""

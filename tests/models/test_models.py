@@ -239,14 +239,15 @@ async def test_a_reply_can_start_with_text_decided_beforehand(loaded: Runtime) -
 
 async def test_a_second_calls_turn_starts_before_the_first_ones_ends_and_neither_changes(loaded: Runtime) -> None:
     """Two calls share the one context: the second's words come while the first is still being written (not after
-    all of it), and each turn is what it is alone: the same intent, and an answer to its own question. (Not byte
-    for byte: two sequences decoded in one batch round differently from one, and a near tie may go the other
-    way.)"""
+    all of it), and each turn is what it is alone: the same intent, and an answer to its own request. (Not byte
+    for byte: two sequences decoded in one batch round differently from one, so the short turn is one whose
+    intent is no near tie: "are you open on Saturdays?" went 'yes' alone and 'question' batched on an AVX-512
+    CPU.)"""
     llm = loaded.models.llm()
     tenant = loaded.tenants.get("example")
     messages, schema = opening(tenant), plan_schema(tenant)
     long_turn = [*messages, ChatMessage("user", "Tell me about every service you offer and what each one costs.")]
-    short_turn = [*messages, ChatMessage("user", "Hi, are you open on Saturdays?")]
+    short_turn = [*messages, ChatMessage("user", "Can I book a blocked drain clearing for Saturday morning?")]
     alone = []
     for turn in (long_turn, short_turn):
         alone.append("".join([piece async for piece in llm.stream_json(turn, schema, 120)]))
@@ -269,7 +270,7 @@ async def test_a_second_calls_turn_starts_before_the_first_ones_ends_and_neither
     together = await asyncio.gather(first, collect(short_turn, "short"))
     plans = [parse_plan(raw, intents_for(tenant)) for raw in together]
     assert [p.intent for p in plans] == [parse_plan(raw, intents_for(tenant)).intent for raw in alone], together
-    assert "saturday" in plans[1].reply.lower(), together
+    assert "saturday" in together[1].lower(), together  # in its reply or its slots: its own request
     last_long = len(order) - 1 - order[::-1].index("long")
     assert order.index("short") < last_long, "the second turn waited for the whole first one"
 

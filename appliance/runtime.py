@@ -40,7 +40,11 @@ class Runtime:
         self.settings = settings
         self.store = store
         self.models = models
-        self.tenants = TenantRepository(store)
+        self.secret_box = SecretBox.from_file(settings.key_path)
+        self.secrets = SecretStore(store, self.secret_box)
+        # Tenant documents; their credentials (CalDAV password, tools' signing secrets) are kept in ``secrets``.
+        self.tenants = TenantRepository(store, self.secrets)
+        self.tenants.move_clear_credentials()  # from a store an earlier version wrote them into in clear
         self.calls = CallRepository(store)
         # The knowledge base: its operations (adding, listing, removing sources), and what calls ask of it.
         self.kb = KnowledgeBase(
@@ -49,8 +53,6 @@ class Runtime:
         self.knowledge: Knowledge | None = self.kb
         # The embeddings of each tenant's fact lines, which questions are matched to (computed once per tenant).
         self.fact_vectors = FactVectors(models.embedder)
-        self.secret_box = SecretBox.from_file(settings.key_path)
-        self.secrets = SecretStore(store, self.secret_box)
         self.live = LiveCalls()  # calls in progress, for the live view and staff actions
         self.telephony: Telephony | None = None  # set while SIP runs (appliance serve)
         self.notifier = Notifier(store, settings.notifications)
@@ -90,7 +92,8 @@ class Runtime:
     ) -> CallSession:
         """A call to the tenant; ``now`` (the local time the call sees; the wall clock by default) is for
         simulations and benchmarks that replay a call at another time."""
-        routing = route(self.tenants.get(tenant_id), now() if now else utcnow())  # business hours or after hours
+        # With its credentials: the call's calendar and tools use them. Business hours or after hours.
+        routing = route(self.tenants.with_secrets(tenant_id), now() if now else utcnow())
         tenant = routing.tenant
         models = self.call_models()
         call = CallRecord(

@@ -51,8 +51,8 @@ class TenantScope:
 
     @cached_property
     def calendar(self) -> Calendar:
-        """The business's calendar: the built-in one, or its CalDAV calendar."""
-        return calendar_for(self.tenant, self.web.runtime.store)
+        """The business's calendar: the built-in one, or its CalDAV calendar (signed in with the stored password)."""
+        return calendar_for(self.web.runtime.tenants.with_secrets(self.tenant_id), self.web.runtime.store)
 
     def dashboard(self, start: date | None, end: date | None) -> Dashboard:
         """The dashboard between two local dates, inclusive (by default the days ``default_range`` gives)."""

@@ -107,5 +107,10 @@ class SecretStore:
             self._store.scalar("SELECT count(*) FROM secrets WHERE tenant_id = ? AND name = ?", [tenant_id, name])
         )
 
+    def names(self, tenant_id: str) -> list[str]:
+        """The names of the tenant's secrets (their values stay sealed)."""
+        rows = self._store.rows("SELECT name FROM secrets WHERE tenant_id = ? ORDER BY name", [tenant_id])
+        return [str(name) for (name,) in rows]
+
     def delete(self, tenant_id: str, name: str) -> None:
         self._store.execute("DELETE FROM secrets WHERE tenant_id = ? AND name = ?", [tenant_id, name])

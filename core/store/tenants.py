@@ -1,14 +1,21 @@
-"""Tenants, their phone numbers and their assistants."""
+"""Tenants, their phone numbers and their assistants. A document's credentials (``core.tenants.credentials``) are
+kept in the encrypted secrets table, never in the tenants table."""
 
 from __future__ import annotations
+
+import logging
+from typing import Protocol
 
 import msgspec
 
 from core.errors import InputError, NotFoundError
 from core.store import audit
 from core.store.database import Store, utcnow
+from core.tenants import credentials
 from core.tenants.document import TenantDocument, normalise_number
 from core.tenants.transfers import TransferTargets
+
+log = logging.getLogger(__name__)
 
 REFUSED_TRANSFER = "call.transfer_refused"  # the audit action of a transfer to a target the tenant has not set up
 
@@ -22,9 +29,24 @@ class TenantSummary(msgspec.Struct, kw_only=True):
     updated_at: str
 
 
+class SecretVault(Protocol):
+    """Where a tenant's credentials are kept: ``core.security.secrets.SecretStore`` is one (it encrypts them).
+    Named here because the store sits below security in the layers."""
+
+    def put(self, tenant_id: str, name: str, value: str) -> None: ...
+
+    def get(self, tenant_id: str, name: str) -> str | None: ...
+
+    def names(self, tenant_id: str) -> list[str]: ...
+
+    def delete(self, tenant_id: str, name: str) -> None: ...
+
+
 class TenantRepository:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, vault: SecretVault | None = None) -> None:
+        """Without a vault a tenant document can hold no credentials: one that has any is refused."""
         self._store = store
+        self._vault = vault
 
     def save(self, doc: TenantDocument, *, replace: bool, actor: str) -> bool:
         """Create the tenant, or replace it when ``replace``; returns whether it existed before."""
@@ -41,7 +63,8 @@ class TenantRepository:
             if taken:
                 owners = ", ".join(f"{number} belongs to '{tenant}'" for number, tenant in taken)
                 raise InputError(f"tenant '{doc.id}': {owners}")
-            document = msgspec.json.encode(doc).decode()
+            changed = self._keep_credentials(doc, existed)
+            document = msgspec.json.encode(credentials.without(doc)).decode()
             if existed:
                 self._store.execute(
                     "UPDATE tenants SET name = ?, timezone = ?, document = ?, updated_at = ? WHERE id = ?",
@@ -69,16 +92,110 @@ class TenantRepository:
                 actor=actor,
                 action="tenant.replace" if existed else "tenant.create",
                 target=doc.id,
-                detail={"numbers": numbers, "services": len(doc.services)},
+                detail={"numbers": numbers, "services": len(doc.services)}
+                | ({"credentials": changed} if changed else {}),
             )
         return existed
 
-    def get(self, tenant_id: str) -> TenantDocument:
+    def _keep_credentials(self, doc: TenantDocument, existed: bool) -> dict[str, str]:
+        """Store, keep or clear each credential of ``doc`` as its value says (``core.tenants.credentials``), and
+        drop the stored ones it no longer has a place for (a tool removed or renamed). Returns what changed."""
+        wanted = credentials.values(doc)
+        if self._vault is None:
+            given = sorted(n for n, v in wanted.items() if v and v not in credentials.MARKERS)
+            if given:
+                raise InputError(f"tenant '{doc.id}': {', '.join(given)} cannot be kept: this store has no secret key")
+            return {}
+        stored = {n for n in self._vault.names(doc.id) if credentials.is_credential(n)}
+        changed = {}
+        for name, value in wanted.items():
+            if value in credentials.MARKERS and existed:
+                continue  # kept as it is (a new business keeps nothing left by an earlier one of the same id)
+            if value and value not in credentials.MARKERS:
+                self._vault.put(doc.id, name, value)
+                changed[name] = "set"
+            elif name in stored:
+                self._vault.delete(doc.id, name)
+                changed[name] = "cleared"
+        for name in sorted(stored - wanted.keys()):
+            self._vault.delete(doc.id, name)
+            changed[name] = "cleared"
+        return changed
+
+    def _document(self, tenant_id: str) -> TenantDocument:
         found = self._store.scalar("SELECT document FROM tenants WHERE id = ?", [tenant_id])
         if found is None:
             known = ", ".join(row[0] for row in self._store.rows("SELECT id FROM tenants ORDER BY id"))
             raise NotFoundError(f"no tenant '{tenant_id}'" + (f" (known: {known})" if known else " (none yet)"))
         return msgspec.json.decode(found, type=TenantDocument)
+
+    def get(self, tenant_id: str) -> TenantDocument:
+        """The tenant's document with ``credentials.SET`` where a credential is stored (never its value): for
+        showing, editing and saving back, which keeps the stored credentials."""
+        doc = self._document(tenant_id)
+        if not credentials.values(doc):
+            return doc
+        stored = set() if self._vault is None else set(self._vault.names(tenant_id))
+        return credentials.marked(doc, stored)
+
+    def with_secrets(self, tenant_id: str) -> TenantDocument:
+        """The tenant's document with its credentials in place, for the parts of a call that use them (the CalDAV
+        calendar, the HTTP tools' signatures). Never for an API response or a page."""
+        doc = self._document(tenant_id)
+        names = credentials.values(doc)
+        if not names or self._vault is None:
+            return credentials.without(doc)
+        vault = self._vault
+        stored = {name: value for name in names if (value := vault.get(tenant_id, name)) is not None}
+        return credentials.merged(doc, stored)
+
+    def move_clear_credentials(self) -> int:
+        """Move credentials that an earlier version kept in the tenants table into the vault, and take them out
+        of the documents there; returns how many moved. Run at every start: nothing to do is one scan."""
+        if self._vault is None:
+            return 0
+        moved: dict[str, list[str]] = {}
+        with self._store.transaction():
+            for tenant_id, text in self._store.rows("SELECT id, document FROM tenants ORDER BY id"):
+                try:
+                    doc = msgspec.json.decode(text, type=TenantDocument)
+                except msgspec.DecodeError as exc:
+                    log.warning(
+                        "tenant '%s': its stored document cannot be read (%s); its credentials were not moved",
+                        tenant_id,
+                        exc,
+                    )
+                    continue
+                clear = {n: v for n, v in credentials.values(doc).items() if v}
+                if not clear:
+                    continue
+                for name, value in clear.items():
+                    if value not in credentials.MARKERS:
+                        self._vault.put(tenant_id, name, value)
+                document = msgspec.json.encode(credentials.without(doc)).decode()
+                self._store.execute("UPDATE tenants SET document = ? WHERE id = ?", [document, tenant_id])
+                audit.record(
+                    self._store,
+                    tenant_id=tenant_id,
+                    actor="appliance",
+                    action="tenant.credentials_moved",
+                    target=tenant_id,
+                    detail={"credentials": sorted(clear)},
+                )
+                moved[tenant_id] = sorted(clear)
+        if not moved:
+            return 0
+        self._store.execute("CHECKPOINT")  # the rewritten documents to the file now, not at some later write
+        count = sum(len(names) for names in moved.values())
+        log.warning(
+            "moved %d credential(s) of %d business(es) (%s) from the tenants table into the encrypted secrets table; "
+            "the database file's free space (until it is reused) and its earlier backups may still hold them in "
+            "clear: change those passwords and secrets if the file or a backup may have been copied",
+            count,
+            len(moved),
+            ", ".join(f"{t}: {' '.join(n)}" for t, n in moved.items()),
+        )
+        return count
 
     def transfer_targets(self, tenant_id: str) -> TransferTargets:
         """Where the tenant's calls may be transferred: its configured targets and the own phones of its staff

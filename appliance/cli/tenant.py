@@ -8,7 +8,8 @@ import click
 import msgspec
 
 from appliance.cli.context import CliContext
-from core.tenants.document import load_tenant_file
+from core.tenants import credentials
+from core.tenants.document import load_tenant_file, parse_tenant, read_tenant_file
 
 
 @click.group()
@@ -22,10 +23,12 @@ def tenant() -> None:
 @click.option("--if-missing", is_flag=True, help="Do nothing if the tenant exists.")
 @click.pass_obj
 def create(obj: CliContext, source: Path, replace: bool, if_missing: bool) -> None:
-    """Create a tenant from a TOML file (format: README, 'Tenant files')."""
+    """Create a tenant from a TOML file (format: README, 'Tenant files'). Its credentials (the CalDAV password,
+    a tool's secret) are stored encrypted; one left out of the file, or written as "set", keeps the stored one,
+    and "" clears it."""
     if replace and if_missing:
         raise click.UsageError("--replace and --if-missing contradict each other")
-    doc = load_tenant_file(source)
+    doc = parse_tenant(credentials.incoming(read_tenant_file(source)), source=str(source))
     backend = obj.backend()
     try:
         if if_missing and backend.tenant_exists(doc.id):

@@ -169,15 +169,19 @@ def parse_hours(text: str) -> list[tuple[time, time]]:
 
 
 def load_tenant_file(path: Path) -> TenantDocument:
+    return parse_tenant(read_tenant_file(path), source=str(path))
+
+
+def read_tenant_file(path: Path) -> dict[str, Any]:
+    """The tenant file's TOML as it is written, not yet checked."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"tenant file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"tenant file {path} cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"tenant file {path} is not valid TOML: {exc}") from None
-    return parse_tenant(raw, source=str(path))
 
 
 def parse_tenant(raw: Any, source: str = "tenant") -> TenantDocument:

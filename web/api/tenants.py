@@ -9,11 +9,13 @@ from litestar import Controller, Request, get, post, put
 
 from core.errors import NotFoundError
 from core.store.tenants import TenantSummary
-from core.tenants.document import TenantDocument, parse_tenant
+from core.tenants import credentials
+from core.tenants.document import parse_tenant
 from web.auth.access import deny, require
 from web.auth.policy import Permission, Principal
 from web.context import WebContext
 from web.host import WebHost
+from web.scope import TenantScope
 
 
 class Saved(msgspec.Struct):
@@ -49,13 +51,16 @@ class TenantController(Controller):
         return visible_tenants(runtime, principal)
 
     @get("/{tenant_id:str}", permission=Permission.TENANT_READ, sync_to_thread=True)
-    def get_tenant(self, runtime: WebHost, tenant_id: str) -> TenantDocument:
-        return runtime.tenants.get(tenant_id)
+    def get_tenant(self, view: TenantScope) -> dict[str, Any]:
+        """The business's tenant document. Its credentials (the CalDAV password, each tool's signing secret) are
+        shown as "set" or "not set" to whoever may replace the document (owners), and left out for everyone else;
+        their values are never shown."""
+        return credentials.shown(view.tenant, may_see=view.may(Permission.TENANT_WRITE))
 
     @post("/", permission="installer", sync_to_thread=True)
     def create_tenant(self, web: WebContext, principal: Principal, data: dict[str, Any]) -> Saved:
         """Add a business from a tenant document (installers)."""
-        doc = parse_tenant(data)
+        doc = parse_tenant(credentials.incoming(data))
         existed = web.runtime.tenants.save(doc, replace=False, actor=principal.actor)
         if principal.kind == "user":
             web.accounts.grant(principal.id, doc.id, "installer")
@@ -65,8 +70,9 @@ class TenantController(Controller):
     def replace_tenant(
         self, request: Request[Any, Any, Any], web: WebContext, principal: Principal, data: dict[str, Any]
     ) -> Saved:
-        """Replace a business's whole document (owners), or add it if it does not exist (installers)."""
-        doc = parse_tenant(data)
+        """Replace a business's whole document (owners), or add it if it does not exist (installers). A credential
+        left out, or sent as "set", keeps the stored one; a new value replaces it; null or "" clears it."""
+        doc = parse_tenant(credentials.incoming(data))
         try:
             web.runtime.tenants.get(doc.id)
         except NotFoundError:

@@ -14,7 +14,7 @@ from web.api.dashboard import DashboardController
 from web.api.health import healthz
 from web.api.kb import KnowledgeController
 from web.api.live import LiveController, live_feed
-from web.api.sip import sip_line
+from web.api.sip import sip_line, tenant_sip_line
 from web.api.tenants import TenantController, me
 from web.api.users import TokenController, UserController
 from web.api.webrtc import WebRtcController
@@ -46,6 +46,7 @@ def handlers() -> list[Any]:
         TokenController,
         WebRtcController,
         sip_line,
+        tenant_sip_line,
         KnowledgeController,
         auth.front_door,
         auth.login_page,

@@ -172,6 +172,29 @@ async def test_writing_the_document_keeps_replaces_or_clears_credentials(
         box.runtime.tenants.save(parse_tenant(clinic_document()), replace=True, actor="test")
 
 
+async def test_the_box_sip_line_is_for_installers_and_a_business_sees_its_status_without_accounts(
+    box: Served, signed_in: dict[str, httpx.AsyncClient]
+) -> None:
+    for who in ("agent", "supervisor", "owner", "other owner"):
+        reply = await signed_in[who].get("/api/v1/sip")
+        assert reply.status_code == 403, who
+        assert TRUNK_USER not in reply.text
+    box_line = await signed_in["installer"].get("/api/v1/sip")
+    assert box_line.status_code == 200
+    [trunk] = box_line.json()["trunks"]
+    assert trunk["username"] == TRUNK_USER and trunk["registrar"] == TRUNK_REGISTRAR
+
+    reply = await signed_in["owner"].get(f"/api/v1/tenants/{CLINIC}/sip")
+    assert reply.status_code == 200
+    assert TRUNK_USER not in reply.text and TRUNK_REGISTRAR not in reply.text
+    [trunk] = reply.json()["trunks"]
+    assert trunk["name"] == "carrier" and trunk["state"] == "not running" and trunk["username"] is None
+    for who in ("agent", "supervisor", "other owner"):  # the settings page's own rule: owners
+        assert (await signed_in[who].get(f"/api/v1/tenants/{CLINIC}/sip")).status_code == 403, who
+    installer = (await signed_in["installer"].get(f"/api/v1/tenants/{CLINIC}/sip")).json()
+    assert installer["trunks"][0]["username"] == TRUNK_USER
+
+
 def test_a_call_is_built_from_the_document_with_its_credentials(box: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     seen = []
 

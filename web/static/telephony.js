@@ -12,7 +12,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (response.status === 404) return show('<p class="muted">Telephony is not installed on this box yet.</p>');
       const status = await response.json();
       if (!response.ok) return show(`<p class="error">${text(status.detail)}</p>`);
-      const trunks = (status.trunks || []).map((t) => `<li><strong>${text(t.name)}</strong> ${text(t.username)}@${text(t.registrar)}
+      const trunks = (status.trunks || []).map((t) => `<li><strong>${text(t.name)}</strong>${t.username != null ? ` ${text(t.username)}@${text(t.registrar)}` : ""}
         <span class="badge ${t.state === "registered" ? "ok" : "failed"}">${text(t.state)}</span>
         ${t.code ? `<span class="muted">${text(t.code)} ${text(t.reason)}</span>` : ""}
         ${t.hint ? `<div class="muted">${text(t.hint)}</div>` : ""}</li>`).join("");

@@ -18,9 +18,9 @@ import msgspec
 from core.calls.settings import CallSettings
 from core.errors import SettingsError
 from core.notify.config import NotificationSettings
+from core.outbound.guard import AddressPolicy
 from core.security.settings import SecuritySettings
 from kb.settings import KbSettings, check_kb_settings
-from kb.ssrf import AddressPolicy
 from models.config import ModelSettings
 from sip.settings import SipSettings, sip_problems
 from web.settings import WebSettings
@@ -175,7 +175,7 @@ def _check_ranges(settings: Settings) -> None:
         (settings.web.login_window_s >= 1, "web.login_window_s must be at least 1"),
     ]
     try:
-        AddressPolicy(settings.kb.allow_hosts)
+        AddressPolicy(settings.kb.allow_hosts, "kb.allow_hosts")
     except ValueError as exc:
         checks.append((False, str(exc)))
     for ok, message in checks:

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from core.knowledge import Passage
+from core.outbound.guard import AddressPolicy, Guard, Resolver
 from core.store.database import Store
 from core.store.tenants import TenantRepository
 from kb.catalog import Catalog, KnowledgeSummary, Mode, SourceInfo, SourceRecord
@@ -31,7 +32,6 @@ from kb.pdf import tesseract
 from kb.progress import OnProgress, Progress, ignore
 from kb.read import KINDS, ReadOptions, content_type_of, read
 from kb.settings import KbSettings
-from kb.ssrf import AddressPolicy, Guard, Resolver, SystemResolver
 from kb.suggest import QUERY as SERVICES_QUERY
 from kb.suggest import ServiceSuggestion, suggest_services
 from models.interfaces import Embedder, LlmProvider
@@ -74,7 +74,7 @@ class KnowledgeBase:
         self._models = models
         self._root = root
         self._index = Index(root / "lance")
-        self._guard = Guard(AddressPolicy(settings.allow_hosts), resolver or SystemResolver())
+        self._guard = Guard(AddressPolicy(settings.allow_hosts, "kb.allow_hosts"), resolver)
         self._running: dict[str, str] = {}
         self._inline: dict[str, str | None] = {}
         self.on_change: list[Callable[[str], Awaitable[None]]] = []  # called with a tenant id after each change

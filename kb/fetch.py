@@ -1,18 +1,20 @@
-"""Fetching one URL over HTTP(S), safely: every hop checked by the SSRF guard and connected to the address that
-was checked, redirects followed by hand, sizes bounded as received and as decompressed."""
+"""Fetching one URL over HTTP(S), safely: through the one guarded client (``core.outbound``: every hop checked
+and connected to the address that was checked, redirects followed by it), sizes bounded as received and as
+decompressed."""
 
 from __future__ import annotations
 
+import logging
 import zlib
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 import httpx
 
-from kb.errors import SourceError
-from kb.ssrf import Guard, Target
+from core.outbound.client import UNREACHABLE, OutboundClient, Unreachable
+from core.outbound.guard import Guard
+from kb.errors import RefusedTarget, SourceError
 
-MAX_REDIRECTS = 5
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +39,15 @@ class FetchFailed(SourceError):
 
 class Fetcher:
     def __init__(self, guard: Guard, limits: FetchLimits, user_agent: str) -> None:
-        self._guard = guard
         self._limits = limits
-        # No proxies from the environment: a proxy would connect on our behalf, past the address checks.
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(limits.timeout_s),
+        self._client = OutboundClient(
+            guard,
+            timeout_s=limits.timeout_s,
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
         )
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._client.close()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -57,35 +56,18 @@ class Fetcher:
         await self.close()
 
     async def get(self, url: str) -> Fetched:
-        """GET ``url``, following up to five redirects, each one checked before it is connected to."""
-        for _ in range(MAX_REDIRECTS + 1):
-            target = await self._guard.check(url)
-            fetched, location = await self._get(target, url)
-            if location is None:
-                return fetched
-            url = urljoin(url, location)
-        raise FetchFailed(f"{url}: more than {MAX_REDIRECTS} redirects")
-
-    async def _get(self, target: Target, url: str) -> tuple[Fetched, str | None]:
-        parts = target.url
-        host = f"[{target.address}]" if target.address.version == 6 else str(target.address)
-        pinned = parts._replace(netloc=f"{host}:{target.port}").geturl()
-        extensions = {"sni_hostname": target.host} if parts.scheme == "https" else {}
-        request = self._client.build_request(
-            "GET", pinned, headers={"Host": parts.netloc.rpartition("@")[2]}, extensions=extensions
-        )
+        """GET ``url``, following up to five redirects, each one checked before it is connected to. A refused
+        address is named (the person adding a source can allow it); any other failure to connect is not."""
         try:
-            response = await self._client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise FetchFailed(f"{url}: {_describe(exc)}") from None
-        try:
-            if response.is_redirect:
-                return _empty(url, response), response.headers["location"]
-            body = await self._read(url, response)
-        finally:
-            await response.aclose()
+            async with self._client.stream("GET", url) as opened:
+                response = opened.response
+                body = b"" if response.is_redirect else await self._read(opened.url, response)
+        except Unreachable as exc:
+            if exc.refused:
+                raise RefusedTarget(exc.detail) from None
+            raise FetchFailed(f"{url}: {UNREACHABLE}") from None
         content_type, _, params = response.headers.get("content-type", "").partition(";")
-        return Fetched(url, response.status_code, content_type.strip().lower(), _charset(params), body), None
+        return Fetched(opened.url, response.status_code, content_type.strip().lower(), _charset(params), body)
 
     async def _read(self, url: str, response: httpx.Response) -> bytes:
         limits = self._limits
@@ -106,12 +88,9 @@ class Fetcher:
                         f"{url}: the response decompresses to over {limits.max_decompressed >> 20} MB; not read"
                     )
         except httpx.HTTPError as exc:
-            raise FetchFailed(f"{url}: the transfer broke off after {received} bytes ({_describe(exc)})") from None
+            log.warning("fetching %s broke off after %d bytes: %s: %s", url, received, type(exc).__name__, exc)
+            raise FetchFailed(f"{url}: the transfer broke off after {received} bytes") from None
         return bytes(out)
-
-
-def _empty(url: str, response: httpx.Response) -> Fetched:
-    return Fetched(url, response.status_code, "", None, b"")
 
 
 def _charset(params: str) -> str | None:
@@ -145,11 +124,3 @@ class _Inflater:
             self._z = zlib.decompressobj(-15)
             self._encoding = "raw deflate"
             return self(data, limit)
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({exc})"
-    return str(exc) or type(exc).__name__

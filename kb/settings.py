@@ -7,7 +7,8 @@ import msgspec
 
 class KbSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Hosts (exact names) or addresses and ranges (CIDR) that fetches may reach although they are loopback or
-    # private, e.g. ["intranet.example", "192.168.10.0/24"]. Cloud metadata addresses are never reachable.
+    # private, e.g. ["intranet.example", "192.168.10.0/24"]. Cloud metadata and link-local addresses are never
+    # reachable.
     allow_hosts: list[str] = msgspec.field(default_factory=list)
     max_depth: int = 2  # links followed from the first page of a website
     max_pages: int = 50  # pages fetched from one website

@@ -176,6 +176,7 @@ def _check_ranges(settings: Settings) -> None:
     ]
     try:
         AddressPolicy(settings.kb.allow_hosts, "kb.allow_hosts")
+        AddressPolicy(settings.notifications.allow_hosts, "notifications.allow_hosts")
     except ValueError as exc:
         checks.append((False, str(exc)))
     for ok, message in checks:

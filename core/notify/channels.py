@@ -5,9 +5,9 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 import aiosmtplib
-import httpx
 
 from core.notify.config import NotificationSettings
+from core.outbound.client import OutboundClient, Unreachable
 
 
 class DeliveryError(Exception):
@@ -40,10 +40,15 @@ async def send_sms(settings: NotificationSettings, to: str, text: str) -> None:
     if not settings.sms_gateway_url:
         raise DeliveryError("SMS is not configured (notifications.sms_gateway_url is empty)", retry=False)
     headers = {"Authorization": f"Bearer {settings.sms_gateway_token}"} if settings.sms_gateway_token else {}
+    client = OutboundClient.allowing(
+        settings.allow_hosts, "notifications.allow_hosts", timeout_s=settings.timeout_seconds
+    )
     try:
-        async with httpx.AsyncClient(timeout=settings.timeout_seconds) as client:
-            response = await client.post(settings.sms_gateway_url, json={"to": to, "text": text}, headers=headers)
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"SMS gateway {settings.sms_gateway_url}: {exc!r}") from exc
-    if response.status_code >= 300:
-        raise DeliveryError(f"SMS gateway answered {response.status_code}: {response.text[:200]}")
+        async with client:
+            answer = await client.request(
+                "POST", settings.sms_gateway_url, json={"to": to, "text": text}, headers=headers
+            )
+    except Unreachable as exc:  # what happened is in the log; the notification's row says only this
+        raise DeliveryError(f"SMS gateway: {exc}") from None
+    if answer.status >= 300:
+        raise DeliveryError(f"SMS gateway answered {answer.status}: {answer.body[:200].decode(errors='replace')}")

@@ -54,7 +54,9 @@ class Call:
     def __init__(self, store: Store, sms_url: str, caller: str | None, tenant: TenantDocument | None = None) -> None:
         tenant = tenant or parse_tenant(TENANT)
         self.store = store
-        self.notifier = Notifier(store, NotificationSettings(sms_gateway_url=sms_url, attempts=1))
+        self.notifier = Notifier(
+            store, NotificationSettings(sms_gateway_url=sms_url, attempts=1, allow_hosts=["127.0.0.1"])
+        )
         context = ToolContext(
             tenant=tenant, call_id=f"call_{caller}", caller_number=caller, now=lambda: NOW,
             calendar=BuiltinCalendar(store, tenant.id, ZONE), notifier=self.notifier, store=store, knowledge=None,

@@ -26,7 +26,13 @@ async def desk(loaded: Runtime) -> AsyncIterator[tuple[Runtime, Inbox, Recorded]
         original = loaded.notifier
         loaded.notifier = Notifier(
             loaded.store,
-            NotificationSettings(smtp_host="127.0.0.1", smtp_port=port, sms_gateway_url=url, backoff_seconds=0.1),
+            NotificationSettings(
+                smtp_host="127.0.0.1",
+                smtp_port=port,
+                sms_gateway_url=url,
+                backoff_seconds=0.1,
+                allow_hosts=["127.0.0.1"],
+            ),
         )
         yield loaded, inbox, sms
         await loaded.notifier.drain()

@@ -67,7 +67,12 @@ class Harness:
     ) -> None:
         self.store = store or Store.memory()
         settings = NotificationSettings(
-            smtp_host="127.0.0.1", smtp_port=smtp_port, sms_gateway_url=sms_url, attempts=2, backoff_seconds=0.05
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+            sms_gateway_url=sms_url,
+            attempts=2,
+            backoff_seconds=0.05,
+            allow_hosts=["127.0.0.1"],  # the gateway is a loopback fake
         )
         self.notifier = Notifier(self.store, settings)
         context = ToolContext(

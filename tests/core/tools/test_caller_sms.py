@@ -57,7 +57,9 @@ def fresh_log_limit(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 class Box:
     def __init__(self, store: Store, url: str, caller: str | None, tenant: TenantDocument | None = None) -> None:
         self.tenant = tenant or parse_tenant(TENANT)
-        self.notifier = Notifier(store, NotificationSettings(sms_gateway_url=url, attempts=1))
+        self.notifier = Notifier(
+            store, NotificationSettings(sms_gateway_url=url, attempts=1, allow_hosts=["127.0.0.1"])
+        )
         context = ToolContext(
             tenant=self.tenant, call_id="call_1", caller_number=caller, now=lambda: NOW,
             calendar=BuiltinCalendar(store, self.tenant.id, ZONE), notifier=self.notifier, store=store,

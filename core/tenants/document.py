@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from core.errors import InputError
+from core.outbound.guard import AddressPolicy
 from core.tenants.telephony import Telephony, telephony_problems
 
 _SIP_URI = re.compile(r"^sips?:[^\s@]+(@[^\s@]+)?$", re.I)
@@ -25,6 +26,8 @@ _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _COUNTRY_CODE = re.compile(r"^\+?[1-9][0-9]{0,2}$")
 _MAX_TAKE_OVER_NUMBERS = 50
+# How a refused address names the setting that would allow it (in the operator's log).
+ALLOW_HOSTS = "allow_hosts in the business's tenant file"
 
 
 class Service(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -127,6 +130,11 @@ class TenantDocument(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     booking: Booking = msgspec.field(default_factory=Booking)
     notifications: Notifications = msgspec.field(default_factory=Notifications)
     tools: list[HttpTool] = msgspec.field(default_factory=list)
+    # Hosts (exact names) or addresses and ranges (CIDR) on the business's own network that its tools, CalDAV
+    # calendar and webhooks may reach although they are private or loopback, e.g. ["192.168.1.20"] for a
+    # calendar server in the office. Everything else private is refused; cloud metadata and link-local
+    # addresses are never reached. Only an installer may change it.
+    allow_hosts: list[str] = msgspec.field(default_factory=list)
 
     def has(self, skill: str) -> bool:
         return skill in self.assistant.skills
@@ -269,6 +277,12 @@ def _problems_of_parts(doc: TenantDocument) -> list[str]:
         problems.append("notifications.sms_to_callers_per_day must be 0 to 10000")
     if booking.calendar == "caldav" and booking.caldav is None:
         problems.append("booking.calendar is 'caldav' but there is no [booking.caldav] table with its url")
+    if booking.caldav is not None and not booking.caldav.url.startswith(("http://", "https://")):
+        problems.append("booking.caldav.url must be an http(s) URL")
+    try:
+        AddressPolicy(doc.allow_hosts)
+    except ValueError as exc:
+        problems.append(str(exc))
     for holiday in booking.holidays:
         try:
             date.fromisoformat(holiday)

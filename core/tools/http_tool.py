@@ -4,16 +4,22 @@ endpoint can check it came from this box and is fresh."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from typing import Any
 
-import httpx
-
-from core.tenants.document import HttpTool
+from core.outbound.client import UNREACHABLE, OutboundClient, Unreachable
+from core.tenants.document import ALLOW_HOSTS, HttpTool
 from core.tools.base import ToolContext, ToolFailed
+
+log = logging.getLogger(__name__)
+# The runner's limit is a little longer than the tool's own, so that a slow endpoint fails here, in the same words
+# as a closed port or a refused address, and not with the runner's "timed out".
+_RUNNER_MARGIN_S = 1.0
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -29,7 +35,7 @@ class TenantHttpTool:
         self.name = spec.name
         self.description = spec.description
         self.parameters = spec.parameters
-        self.timeout_s = spec.timeout_seconds
+        self.timeout_s = spec.timeout_seconds + _RUNNER_MARGIN_S
 
     async def run(self, ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
         payload = {"tenant": ctx.tenant.id, "call_id": ctx.call_id, "caller": ctx.caller_number, "arguments": args}
@@ -38,20 +44,23 @@ class TenantHttpTool:
         headers = {"Content-Type": "application/json", "X-Appliance-Timestamp": timestamp}
         if self._spec.secret:
             headers["X-Appliance-Signature"] = signature(self._spec.secret, timestamp, body)
+        limit = self._spec.timeout_seconds
+        client = OutboundClient.allowing(ctx.tenant.allow_hosts, ALLOW_HOSTS, timeout_s=limit)
         try:
-            async with httpx.AsyncClient(timeout=self._spec.timeout_seconds) as client:
+            async with asyncio.timeout(limit), client:
                 if self._spec.method == "GET":
-                    response = await client.get(self._spec.url, params={**args}, headers=headers)
+                    answer = await client.request("GET", self._spec.url, params={**args}, headers=headers)
                 else:
-                    response = await client.post(self._spec.url, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise ToolFailed(f"{self._spec.url} did not answer within {self._spec.timeout_seconds:g} s") from exc
-        except httpx.HTTPError as exc:
-            raise ToolFailed(f"{self._spec.url}: {exc!r}") from exc
-        if response.status_code >= 400:
-            raise ToolFailed(f"{self._spec.url} answered {response.status_code}")
+                    answer = await client.request("POST", self._spec.url, content=body, headers=headers)
+        except Unreachable as exc:  # the same words for every cause; what happened is in the log
+            raise ToolFailed(f"{self.name}: {exc}") from None
+        except TimeoutError:
+            log.warning("tool %s of %s: no answer within %g s", self.name, ctx.tenant.id, limit)
+            raise ToolFailed(f"{self.name}: {UNREACHABLE}") from None
+        if answer.status >= 400:
+            raise ToolFailed(f"{self.name}: the service answered {answer.status}")
         try:
-            data = response.json()
-        except ValueError as exc:
-            raise ToolFailed(f"{self._spec.url} did not answer with JSON") from exc
+            data = answer.json()
+        except ValueError:
+            raise ToolFailed(f"{self.name}: the service did not answer with JSON") from None
         return data if isinstance(data, dict) else {"result": data}

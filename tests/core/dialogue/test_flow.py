@@ -254,7 +254,9 @@ async def test_a_transfer_tool_of_the_business_s_own_reaches_only_its_transfer_n
             "parameters": {"type": "object", "properties": {"reason": {"type": "string"}}},
         }
         tenant = _tenant(
-            tools=[tool], transfer={"number": "sip:desk@127.0.0.1", "take_over_numbers": ["+1 312 555 0177"]}
+            tools=[tool],
+            transfer={"number": "sip:desk@127.0.0.1", "take_over_numbers": ["+1 312 555 0177"]},
+            allow_hosts=["127.0.0.1"],  # the business's own endpoint, here on loopback
         )
         endpoint.answer = lambda body: {"available": True, "target": "+19005550100"}
         h = Harness(tenant, smtp_port, sms_url)
@@ -312,16 +314,16 @@ async def test_a_failing_tenant_tool_gets_a_graceful_line(services: tuple[Inbox,
                 "required": ["order_number"],
             },
         }
-        h = Harness(_tenant(tools=[tool]), smtp_port, sms_url)
+        h = Harness(_tenant(tools=[tool], allow_hosts=["127.0.0.1"]), smtp_port, sms_url)
         asked = await h.turn("order_status", "where's my order?")
         assert asked.lines == ["What's the order_number?"] or "order" in asked.lines[0]
         failed = await h.turn("order_status", "it's A 1 2 3", order_number="A123")
         assert failed.lines == ["Sorry, I can't check that right now. Would you like me to take a message instead?"]
         [record] = h.tools
-        assert not record.ok and "0.5 s" in (record.error or "")
+        assert not record.ok and record.error == "order_status: the service could not be reached"
         endpoint.delay_s = 0.0
         endpoint.answer = lambda body: {"status": "shipped", "eta": "Thursday"}
-        h2 = Harness(_tenant(tools=[tool]), smtp_port, sms_url)
+        h2 = Harness(_tenant(tools=[tool], allow_hosts=["127.0.0.1"]), smtp_port, sms_url)
         answered = await h2.turn("order_status", "where's order A123?", order_number="A123")
         assert answered.answer_from and "shipped" in answered.answer_from[0].text
         request = endpoint.requests[-1]

@@ -39,6 +39,9 @@ def _doc(**changes: object) -> dict[str, object]:
         ({"services": [{"name": "X", "duration_minutes": 0}]}, "duration_minutes"),
         ({"colour": "blue"}, "unknown field `colour`"),
         ({"name": 5}, "name"),
+        ({"allow_hosts": ["the office"]}, "allow_hosts: 'the office' is neither a host name nor an address range"),
+        ({"allow_hosts": ["dav.example:5232"]}, "allow_hosts: 'dav.example:5232' is neither"),
+        ({"booking": {"caldav": {"url": "dav.example"}}}, "booking.caldav.url must be an http"),
     ],
 )
 def test_bad_tenant_documents_are_explained(changes: dict[str, object], message: str) -> None:

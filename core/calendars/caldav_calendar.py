@@ -20,13 +20,17 @@ from caldav.lib.error import DAVError
 
 from core.calendars.base import Booked, NewBooking, Slot, SlotTaken
 from core.calendars.builtin import BuiltinCalendar, new_reference
+from core.calendars.caldav_http import GuardedSession, linked
 from core.errors import ApplianceError
+from core.outbound.client import OutboundClient, Unreachable
+from core.outbound.guard import AddressPolicy, Guard
 from core.store.database import Store, new_id, utcnow
-from core.tenants.document import Caldav
+from core.tenants.document import ALLOW_HOSTS, Caldav
 
 log = logging.getLogger(__name__)
 
 _LOCKS: dict[str, asyncio.Lock] = {}
+TIMEOUT_S = 10.0  # each request to the CalDAV server
 
 
 class CalendarUnavailable(ApplianceError):
@@ -34,8 +38,12 @@ class CalendarUnavailable(ApplianceError):
 
 
 class CaldavCalendar:
-    def __init__(self, config: Caldav, store: Store, tenant_id: str, zone: ZoneInfo) -> None:
+    def __init__(
+        self, config: Caldav, store: Store, tenant_id: str, zone: ZoneInfo, allow_hosts: list[str] | None = None
+    ) -> None:
         self._config = config
+        # The business's own calendar server may be on its LAN: reachable when its tenant file allow-lists it.
+        self._guard = Guard(AddressPolicy(allow_hosts or [], ALLOW_HOSTS))
         self._store = store
         self._tenant = tenant_id
         self._zone = zone
@@ -72,17 +80,28 @@ class CaldavCalendar:
         await self._mirror.cancel(booking_id)
 
     async def _call(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn`` (the caldav library's blocking work) in a thread, its requests through the guarded client.
+        A failure says only that the calendar is not answering; what happened goes to the log."""
         try:
-            return await asyncio.to_thread(fn, *args)
+            async with OutboundClient(self._guard, timeout_s=TIMEOUT_S) as client:
+                with linked(client):
+                    return await asyncio.to_thread(fn, *args)
+        except Unreachable:  # the client has logged what happened
+            log.error("CalDAV calendar of %s could not be reached", self._tenant)
         except (DAVError, OSError, ValueError) as exc:
-            log.error("CalDAV calendar %s failed: %s", self._config.url, exc)
-            raise CalendarUnavailable(f"the calendar at {self._config.url} is not answering: {exc}") from exc
+            log.error("CalDAV calendar of %s (%s) failed: %s", self._tenant, self._config.url, exc)
+        raise CalendarUnavailable("the calendar is not answering")
 
     def _open(self) -> Any:
         if self._calendar is None:
             client = caldav.DAVClient(  # type: ignore[operator]
-                self._config.url, username=self._config.username or None, password=self._config.password or None
+                self._config.url,
+                username=self._config.username or None,
+                password=self._config.password or None,
+                enable_rfc6764=False,  # no DNS discovery: the URL is the calendar's
             )
+            client.session.close()
+            client.session = GuardedSession()
             principal = client.principal()
             wanted = self._config.calendar
             found = [

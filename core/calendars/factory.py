@@ -14,5 +14,5 @@ from core.tenants.document import TenantDocument
 def calendar_for(tenant: TenantDocument, store: Store) -> Calendar:
     zone = ZoneInfo(tenant.timezone)
     if tenant.booking.calendar == "caldav" and tenant.booking.caldav is not None:
-        return CaldavCalendar(tenant.booking.caldav, store, tenant.id, zone)
+        return CaldavCalendar(tenant.booking.caldav, store, tenant.id, zone, tenant.allow_hosts)
     return BuiltinCalendar(store, tenant.id, zone)

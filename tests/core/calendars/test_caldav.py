@@ -52,7 +52,8 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _calendar(url: str, store: Store, password: str = "letmein", name: str = "bookings") -> CaldavCalendar:
-    return CaldavCalendar(Caldav(url=url, username="studio", password=password, calendar=name), store, "salon", ZONE)
+    config = Caldav(url=url, username="studio", password=password, calendar=name)
+    return CaldavCalendar(config, store, "salon", ZONE, allow_hosts=["127.0.0.1"])  # Radicale on loopback
 
 
 async def test_book_check_and_cancel(radicale: str) -> None:
@@ -104,6 +105,7 @@ async def test_the_staffs_own_events_count_as_busy(radicale: str) -> None:
             "lead_minutes": 0,
         },
         "notifications": {"confirm_bookings_by_sms": False},
+        "allow_hosts": ["127.0.0.1"],
     })  # fmt: skip
     context = ToolContext(
         tenant=tenant, call_id=None, caller_number=None, now=lambda: datetime(2026, 7, 1, 9, 0, tzinfo=ZONE),

@@ -33,7 +33,7 @@ class WebContext:
         web = runtime.settings.web
         store = runtime.store
         business = BusinessSettings(store, runtime.secrets)
-        webhooks = WebhookSender(business)
+        webhooks = WebhookSender(business, lambda tenant_id: runtime.tenants.get(tenant_id).allow_hosts)
         runtime.live.on_ended.append(webhooks.call_ended)
         return cls(
             runtime=runtime,

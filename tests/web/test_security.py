@@ -154,7 +154,7 @@ async def test_webhooks_are_signed_and_retried(tmp_path: Path) -> None:
     business.add_webhook("other", f"http://127.0.0.1:{server.server_port}/not-theirs", ["call.ended"])
     from web.webhooks import WebhookSender
 
-    sender = WebhookSender(business, backoff_s=0.01)
+    sender = WebhookSender(business, lambda tenant_id: ["127.0.0.1"], backoff_s=0.01)  # loopback endpoints
     call = CallRecord(id="call_1", tenant_id="acme", assistant_id="default", channel="sip", caller="+1", callee=None,
                       started_at=utcnow(), status="ended", outcome="booked")  # fmt: skip
     sender.call_ended(call)

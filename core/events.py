@@ -94,6 +94,27 @@ class CallerSaid:
     speech_end: float | None = None
     endpoint_at: float | None = None
     stt_ms: float | None = None
+    speech_start: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallerCorrected:
+    """An earlier turn's words as they must be kept from now on: a card number read out over two turns is only
+    seen to be one at the second, and the part in the first is then redacted. Whoever kept ``was`` (the history,
+    the turn's record, the live view) keeps ``now`` instead."""
+
+    was: CallerSaid
+    now: CallerSaid
+    removed: tuple[str, ...]  # the digits taken out, so that copies of them (a plan's slots) go too
+
+
+@dataclass(frozen=True, slots=True)
+class CallerSilenced:
+    """A stretch of the caller's audio, in seconds since the call began, that the recording must not keep: they
+    read out card details there."""
+
+    start: float
+    end: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +223,13 @@ class TurnCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnCorrected:
+    """A finished turn whose caller's words were redacted after it was recorded (see ``CallerCorrected``)."""
+
+    record: TurnRecord
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     call: CallRecord
 
@@ -217,6 +245,8 @@ Event = (
     | CallerDrafted
     | UtteranceEnded
     | CallerSaid
+    | CallerCorrected
+    | CallerSilenced
     | ReplyStarted
     | FirstToken
     | ReplyText
@@ -230,5 +260,6 @@ Event = (
     | TransferRequested
     | HangupRequested
     | TurnCompleted
+    | TurnCorrected
     | CallEnded
 )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from core.calls.playout import Playout
 from core.calls.recording import CallRecording, recording_name
 from core.calls.session import CallSession
-from core.events import Event, HangupRequested, TransferRequested
+from core.events import CallerSilenced, Event, HangupRequested, TransferRequested
 from models.interfaces import Pcm16
 
 
@@ -78,6 +78,8 @@ class Line:
     def handle(self, event: Event) -> None:
         if isinstance(event, TransferRequested | HangupRequested):
             self.leaving.set()
+        elif isinstance(event, CallerSilenced) and self.recording is not None:
+            self.recording.silence(event.start, event.end)
 
     @property
     def request(self) -> TransferRequested | HangupRequested | None:

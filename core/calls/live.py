@@ -15,6 +15,7 @@ from core.calls.session import CallSession
 from core.errors import NotFoundError
 from core.events import (
     CallEnded,
+    CallerCorrected,
     CallerSaid,
     CallStarted,
     Event,
@@ -62,6 +63,18 @@ class LiveCall:
 
     def handle(self, event: Event) -> None:
         message = _message(event)
+        if isinstance(event, CallerCorrected):
+            # Named by its place among the caller's lines, never by its words: those held what was redacted. A
+            # watcher who joins later replays the history, so that is corrected too.
+            said = [kept for kept in self.history if kept["type"] == "caller"]
+            found = next((n for n, kept in enumerate(said) if kept["text"] == event.was.text), None)
+            if found is None:
+                return
+            said[found]["text"] = event.now.text
+            for kept in self.history:
+                if kept["type"] == "turn" and kept["turn"].get("caller") == event.was.text:
+                    kept["turn"]["caller"] = event.now.text
+            message = {"type": "corrected", "caller_line": found, "text": event.now.text}
         if message is None:
             return
         message["at"] = utcnow().isoformat(timespec="milliseconds") + "Z"

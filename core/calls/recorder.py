@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import structlog
 
-from core.events import CallEnded, CallStarted, Event, ToolCalled, TurnCompleted
+from core.events import CallEnded, CallStarted, Event, ToolCalled, TurnCompleted, TurnCorrected
 from core.records import TurnRecord
 from core.store.calls import CallRepository
 
@@ -27,6 +27,9 @@ class CallRecorder:
         elif isinstance(event, TurnCompleted):
             record = event.record
             self._jobs.put_nowait(lambda: self._add_turn(record))
+        elif isinstance(event, TurnCorrected):
+            fixed = event.record
+            self._jobs.put_nowait(lambda: self._calls.correct_turn(self._tenant_id, self._call_id, fixed))
         elif isinstance(event, ToolCalled):
             # Written at once, not with the turn: a booking made just before a crash must still be explained.
             tool, turn = event.record, event.turn

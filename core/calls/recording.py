@@ -69,6 +69,7 @@ class CallRecording:
         self._writing: asyncio.Task[None] | None = None
         self._failed = False
         self.seconds = 0.0
+        self._silenced: list[tuple[int, int]] = []  # stretches of the caller's side, in samples
 
     @classmethod
     def of(
@@ -86,6 +87,12 @@ class CallRecording:
         """A frame of what the caller heard from the assistant; ``at`` as for ``caller``."""
         self._assistant.add(pcm, at)
 
+    def silence(self, start_s: float, end_s: float) -> None:
+        """The caller's side from ``start_s`` to ``end_s`` (seconds since the call began) is to be silence: they
+        read out card details there. Applied when the recording is closed, since that audio is usually written
+        by the time the words are transcribed."""
+        self._silenced.append((int(start_s * self._rate), int(end_s * self._rate)))
+
     async def close(self) -> bool:
         """Write what is left (the shorter side padded with silence) and close the file; whether there is one."""
         if self._writing is not None:
@@ -93,7 +100,28 @@ class CallRecording:
         samples = max(self._caller.pending, self._assistant.pending)
         if not self._failed and (samples or self._file is not None):
             await asyncio.to_thread(self._write, self._take(samples), True)
+        if self._file is not None and self._silenced:
+            await asyncio.to_thread(self._blank)
         return self._file is not None
+
+    def _blank(self) -> None:
+        """Overwrite the silenced stretches in the closed file: the caller's channel, or the one mixed channel."""
+        try:
+            with soundfile.SoundFile(str(self.path), "r+") as wav:
+                for start, end in self._silenced:
+                    start, end = max(0, start), min(end, wav.frames)
+                    if end <= start:
+                        continue
+                    wav.seek(start)
+                    frames = wav.read(end - start, dtype="int16", always_2d=True)
+                    frames[:, 0] = 0
+                    wav.seek(start)
+                    wav.write(frames)
+        except (OSError, soundfile.LibsndfileError, RuntimeError) as exc:
+            # Nothing of it may be kept then: a recording that holds a card number is worse than none.
+            self._log.error("could not silence card details in the recording; it is deleted", error=str(exc))
+            self.path.unlink(missing_ok=True)
+            self._file = None
 
     def _maybe_write(self) -> None:
         ready = min(self._caller.pending, self._assistant.pending)

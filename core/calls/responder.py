@@ -13,6 +13,7 @@ from core.calls.bus import Work
 from core.dialogue.dialogue import Dialogue
 from core.events import (
     BargeIn,
+    CallerCorrected,
     CallerDrafted,
     CallerSaid,
     CallStarted,
@@ -54,6 +55,8 @@ class Responder:
             self._work.spawn(self._say(event), "say")
         elif isinstance(event, CallerSaid):
             self._work.spawn(self._respond(event), "respond")
+        elif isinstance(event, CallerCorrected):
+            self._dialogue.conversation.correct(event.was.text, event.now.text, event.removed)
         elif isinstance(event, CallerDrafted) and not self._order.locked():
             # Nothing is being said or decided: the LLM may read the caller's words before their turn is over.
             self._work.spawn(self._dialogue.prepare(event.text), "prepare")

@@ -12,6 +12,7 @@ import structlog
 
 from core.audio import StreamResampler, to_float
 from core.calls.bus import EventBus, Stage, Work
+from core.calls.cards import CardGuard
 from core.calls.control import CallControl
 from core.calls.limits import CallLimits
 from core.calls.listener import EndpointPolicy, Listener
@@ -94,11 +95,12 @@ class CallSession:
             playback=self.playout if settings.barge_in else None,
         )
         self.dialogue = dialogue(self.log)
+        self.cards = CardGuard(publish, self.log)
         self.turns = TurnTracker(publish)
         self._recorder = CallRecorder(calls, call.tenant_id, call.id, self.log)
         for stage in (
             self.listener,
-            Transcriber(models.stt, publish, self.work, self.log, clock),
+            Transcriber(models.stt, publish, self.work, self.log, self.cards, clock),
             Responder(self.dialogue, publish, self.work, self.log, clock),
             Speaker(models.tts, self.playout, models.foreground, publish, self.work, self.log, clock),
             CallControl(tenant, publish, self.log),
@@ -153,13 +155,15 @@ class CallSession:
 
     def dtmf(self, digit: str) -> None:
         """The caller pressed a key."""
-        self.log.info("caller pressed a key", digit=digit)
+        # Not which key: a caller may key in a card number. CallControl names the key it acts on.
+        self.log.info("caller pressed a key")
         self.bus.publish(Dtmf(digit))
 
     def say(self, text: str) -> None:
         """A typed caller turn: skips VAD and STT."""
-        self.log.info("caller typed", text=text)
-        self.bus.publish(CallerSaid(text=text, source="text", endpoint_wall=self._clock()))
+        said = self.cards.said(CallerSaid(text=text, source="text", endpoint_wall=self._clock()))
+        self.log.info("caller typed", text=said.text)
+        self.bus.publish(said)
 
     async def end(self, reason: str, *, wait: bool = True) -> CallRecord:
         """Finish the call: by default after what is in progress, or at once (``wait=False``)."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import structlog
 
 from core.calls.bus import Work
+from core.calls.cards import CardGuard
 from core.events import CallerDrafted, CallerSaid, Event, SpeechPaused, SpeechResumed, UtteranceEnded
 from models.errors import ModelError
 from models.interfaces import SttProvider, Transcription
@@ -25,10 +26,12 @@ class Transcriber:
         publish: Callable[[Event], None],
         work: Work,
         log: structlog.stdlib.BoundLogger,
+        cards: CardGuard,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._stt = stt
         self._publish = publish
+        self._cards = cards
         self._work = work
         self._log = log
         self._clock = clock
@@ -56,7 +59,7 @@ class Transcriber:
             result = await asyncio.shield(task)
             # Still the words of the pause the caller is in (not made void by more speech): worth preparing for.
             if self._speculative is not None and self._speculative[2] is task and _WORDS.search(result.text):
-                self._publish(CallerDrafted(result.text))
+                self._publish(CallerDrafted(self._cards.draft(result.text)))
 
     def _drop_speculation(self) -> None:
         if self._speculative is not None:
@@ -89,8 +92,7 @@ class Transcriber:
             if not _WORDS.search(result.text):
                 self._log.info("utterance had no words", seconds=round(result.audio_seconds, 2))
                 return
-            self._log.info("caller said", text=result.text, stt_ms=round(stt_ms))
-            self._publish(
+            said = self._cards.said(
                 CallerSaid(
                     text=result.text,
                     source="audio",
@@ -98,5 +100,8 @@ class Transcriber:
                     speech_end=utterance.speech_end,
                     endpoint_at=utterance.endpoint_at,
                     stt_ms=stt_ms,
+                    speech_start=utterance.speech_start,
                 )
             )
+            self._log.info("caller said", text=said.text, stt_ms=round(stt_ms))
+            self._publish(said)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from core.events import (
     AudioOut,
     BargeIn,
+    CallerCorrected,
     CallerSaid,
     Event,
     FirstToken,
@@ -18,8 +22,10 @@ from core.events import (
     SpeechDone,
     ToolCalled,
     TurnCompleted,
+    TurnCorrected,
 )
 from core.records import Latency, ToolCallRecord, TurnRecord
+from core.security.cards import scrub
 from core.store.database import utcnow
 
 
@@ -45,8 +51,12 @@ class TurnTracker:
         self._publish = publish
         self._open: dict[int, _Open] = {}
         self.turns: list[TurnRecord] = []
+        self._callers: dict[int, CallerSaid] = {}  # each finished turn's caller words, by turn
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, CallerCorrected):
+            self._correct(event)
+            return
         if isinstance(event, BargeIn):
             for talked_over in self._open.values():
                 talked_over.interrupted = True
@@ -73,7 +83,27 @@ class TurnTracker:
             del self._open[event.turn]
             record = self._record(event.turn, turn)
             self.turns.append(record)
+            if turn.caller is not None:
+                self._callers[event.turn] = turn.caller
             self._publish(TurnCompleted(record))
+
+    def _correct(self, event: CallerCorrected) -> None:
+        for turn in self._open.values():
+            if turn.caller is event.was:
+                turn.caller = event.now
+                if turn.done is not None and turn.done.plan is not None:
+                    turn.done = dataclasses.replace(turn.done, plan=scrub(turn.done.plan, event.removed))
+                return
+        for idx, said in self._callers.items():
+            if said is event.was:
+                self._callers[idx] = event.now
+                at = next(n for n, record in enumerate(self.turns) if record.idx == idx)
+                fixed = msgspec.structs.replace(
+                    self.turns[at], caller=event.now.text, plan=scrub(self.turns[at].plan, event.removed)
+                )
+                self.turns[at] = fixed
+                self._publish(TurnCorrected(fixed))
+                return
 
     def _record(self, idx: int, turn: _Open) -> TurnRecord:
         said, done = turn.caller, turn.done

@@ -34,6 +34,7 @@ from core.dialogue.prompt import INSTRUCTIONS, business_facts, system_prompt
 from core.dialogue.stream import ClauseChunker, JsonStringField, RepeatGuard
 from core.events import FirstToken, ReplyText
 from core.knowledge import Passage
+from core.security.cards import scrub
 from core.tenants.document import TenantDocument
 from models.errors import ModelError
 from models.interfaces import ChatMessage, LlmProvider
@@ -99,6 +100,14 @@ class LeakGuard:
 
 class _Said(msgspec.Struct):
     reply: str = ""
+
+
+class _Kept(msgspec.Struct):
+    """A plan as the history keeps it (``plan_json``)."""
+
+    intent: str
+    reply: str
+    slots: dict[str, Any] = {}
 
 
 def _said(message: ChatMessage) -> str:
@@ -341,6 +350,20 @@ class Conversation:
         task = asyncio.ensure_future(self._llm.prefill([*self._opening, *self._history]))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def correct(self, was: str, now: str, removed: tuple[str, ...]) -> None:
+        """An earlier caller turn redacted after the fact (a card number finished in a later turn): the history
+        keeps the redacted words, and no plan keeps a copy of the digits."""
+        for at, message in enumerate(self._history):
+            if message.role == "user" and message.content == was:
+                self._history[at] = ChatMessage("user", now)
+            elif message.role == "assistant":
+                plan = msgspec.json.decode(message.content, type=_Kept)
+                self._history[at] = ChatMessage(
+                    "assistant", plan_json(plan.intent, scrub(plan.slots, removed), plan.reply)
+                )
+        if self._user is not None and self._user.content == was:
+            self._user = ChatMessage("user", now)
 
     async def background_done(self) -> None:
         """Wait for the prefill of the next prompt, which runs while the caller listens to the reply."""

@@ -18,6 +18,7 @@ from core.dialogue.plan import Needs
 from core.dialogue.stream import ClauseChunker
 from core.events import Event, FirstToken, ReplyDone, ReplyText, ToolCalled
 from core.records import ToolCallRecord
+from core.security.cards import card_details_only, mentions_card
 from core.tools.base import ToolBox
 
 # A reply that acknowledges and says nothing else.
@@ -93,17 +94,28 @@ class Dialogue:
         its clauses, the tools it called, and last the ``ReplyDone`` that is also returned."""
         turn = _Turn(number, self._clock(), publish)
         self._current = turn
-        fast = self.flow.fast_path(text)
-        if fast is not None:
-            (intent, slots), llm_replied = fast, False
+        fast: tuple[str, dict[str, Any]] | None
+        slots: dict[str, Any]
+        if mentions_card(text):
+            # Whatever else the turn asks for, the caller first hears that the card was not taken.
+            self._say_line(turn, lines.NO_CARDS)
+        if card_details_only(text):
+            # Nothing else in the turn: the flow's own question again, so the task in hand goes on.
+            intent, slots, llm_replied = self.flow.state.task or "other", {}, False
+            fast = (intent, slots)
+            outcome = self.flow.ask_again() or FlowTurn(intent, [lines.ANYTHING_ELSE])
         else:
-            await self.flow.read(text)
-            intent, slots, llm_replied = await self._plan(turn, text)
-        try:
-            outcome = await self.flow.turn(intent, slots, text, lambda name, args: self._tool(turn, name, args))
-        except Exception:
-            self._log.exception("the flow failed on this turn; the caller hears a fallback line")
-            outcome = FlowTurn(intent, [lines.CANT_DO])
+            fast = self.flow.fast_path(text)
+            if fast is not None:
+                (intent, slots), llm_replied = fast, False
+            else:
+                await self.flow.read(text)
+                intent, slots, llm_replied = await self._plan(turn, text)
+            try:
+                outcome = await self.flow.turn(intent, slots, text, lambda name, args: self._tool(turn, name, args))
+            except Exception:
+                self._log.exception("the flow failed on this turn; the caller hears a fallback line")
+                outcome = FlowTurn(intent, [lines.CANT_DO])
         if outcome.use_llm_reply and not llm_replied:
             if intent == "goodbye":
                 fallback = lines.GOODBYE.format(business=self.flow.tenant.name)

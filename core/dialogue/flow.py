@@ -356,6 +356,14 @@ class Flow:
             details.urgency = slots["urgency"]
         return bad
 
+    def ask_again(self) -> FlowTurn | None:
+        """The detail the flow is waiting for, asked again after a turn that gave nothing towards it; None when
+        it waits for nothing."""
+        state = self.state
+        if state.stage != "collect" or state.task is None or state.asking is None:
+            return None
+        return self._ask(state.task, "phone" if state.asking == "phone_check" else state.asking, again=True)
+
     def _ask(self, intent: str, missing: str, again: bool = False) -> FlowTurn:
         state = self.state
         if missing == "phone" and self._caller_number and not again and state.asking != "phone":

@@ -133,3 +133,7 @@ UNSURE_DETAIL = (
 DONT_KNOW = "I'm sorry, I don't know that. Would you like me to take a message so the team can get back to you?"
 REFUSE_INSTRUCTIONS = "Sorry, I can't share that. Is there anything I can help you with at {business}?"
 FILLER = "One moment while I check."
+NO_CARDS = (
+    "For your security, I can't take card details over the phone, and I haven't kept what you read out. "
+    "The team will tell you how to pay."
+)

@@ -5,13 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from core.spoken import digit_runs
 from core.tenants.document import Service
 
-_DIGITS = {
-    "zero": "0", "oh": "0", "o": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
-}  # fmt: skip
-_REPEAT = {"double": 2, "triple": 3}
 _NAME_LEAD = re.compile(
     r"^(?:(?:hi|hello|yes|yeah|sure|ok|okay)[, ]+)?"
     r"(?:my name is|my name's|i'm|i am|it's|it is|this is|name is|call me)\s+",
@@ -22,19 +18,9 @@ _NAME_WORD = re.compile(r"^[^\W\d_][\w'.-]*$")
 
 def _digits(text: str) -> str:
     """The digits said or typed, in order ("double four" is two), with a leading + kept."""
-    tokens = re.findall(r"\+?\d+|[a-z]+", text.lower().replace("-", " "))
-    out, repeat = "", 1
-    for token in tokens:
-        if token in _REPEAT:
-            repeat = _REPEAT[token]
-            continue
-        if token.lstrip("+").isdigit():
-            digits = token if not out else token.lstrip("+")
-            out += digits[0] * (repeat - 1) + digits if repeat > 1 else digits
-        elif token in _DIGITS:
-            out += _DIGITS[token] * repeat
-        repeat = 1
-    return out
+    runs = digit_runs(text)
+    out = "".join(run.digits for run in runs)
+    return "+" + out if runs and text[: runs[0].start].endswith("+") else out
 
 
 def phone_number(text: str) -> str | None:

@@ -47,6 +47,13 @@ class CallRepository:
             ],
         )
 
+    def correct_turn(self, tenant_id: str, call_id: str, turn: TurnRecord) -> None:
+        """A stored turn's caller words and plan as they must be kept from now on (redacted after the fact)."""
+        self._store.execute(
+            "UPDATE turns SET caller_text = ?, plan = ? WHERE tenant_id = ? AND call_id = ? AND idx = ?",
+            [turn.caller, _json(turn.plan), tenant_id, call_id, turn.idx],
+        )
+
     def add_turn(self, tenant_id: str, call_id: str, turn: TurnRecord) -> None:
         """The turn itself; its tool calls are written as they happen (``add_tool_call``)."""
         lat = turn.latency_ms

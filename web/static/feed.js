@@ -32,6 +32,11 @@ function addToTranscript(list, message) {
     return li;
   };
   if (message.type === "caller") item("caller", "Caller", message.text);
+  else if (message.type === "corrected") {
+    // An earlier turn redacted after the fact (a card number finished in a later turn).
+    const line = list.querySelectorAll("li.caller")[message.caller_line];
+    if (line) line.querySelector("p").textContent = message.text;
+  }
   else if (message.type === "assistant") {
     const open = list.querySelector(`li.assistant[data-turn="${message.turn}"]`);
     if (open) open.querySelector("p").textContent += " " + message.text;

@@ -71,15 +71,21 @@ class TenantController(Controller):
         self, request: Request[Any, Any, Any], web: WebContext, principal: Principal, data: dict[str, Any]
     ) -> Saved:
         """Replace a business's whole document (owners), or add it if it does not exist (installers). A credential
-        left out, or sent as "set", keeps the stored one; a new value replaces it; null or "" clears it."""
+        left out, or sent as "set", keeps the stored one; a new value replaces it; null or "" clears it. The
+        business's allow_hosts (what on the box's network its tools, calendar and webhooks may reach) only an
+        installer may change; left out, it is kept."""
         doc = parse_tenant(credentials.incoming(data))
         try:
-            web.runtime.tenants.get(doc.id)
+            current = web.runtime.tenants.get(doc.id)
         except NotFoundError:
             if not principal.may_add_businesses:
                 deny(request, principal, None, "installer")
         else:
             require(request, principal, Permission.TENANT_WRITE, doc.id)
+            if "allow_hosts" not in data:
+                doc = msgspec.structs.replace(doc, allow_hosts=current.allow_hosts)
+            elif doc.allow_hosts != current.allow_hosts and principal.role_in(doc.id) != "installer":
+                deny(request, principal, doc.id, "installer")
         existed = web.runtime.tenants.save(doc, replace=True, actor=principal.actor)
         if not existed and principal.kind == "user":
             web.accounts.grant(principal.id, doc.id, "installer")

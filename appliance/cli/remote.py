@@ -30,8 +30,10 @@ _POLL_S = 0.3
 
 class RemoteBackend:
     def __init__(self, server: ServerFile) -> None:
+        # Straight to the server's own address: a proxy from the environment would be handed the CLI's token.
         self._client = httpx.Client(
             base_url=server.url,
+            trust_env=False,
             headers={"Authorization": f"Bearer {server.token}"},
             timeout=httpx.Timeout(10.0, read=600.0),
         )

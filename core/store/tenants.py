@@ -17,6 +17,8 @@ from core.tenants.transfers import TransferTargets
 
 log = logging.getLogger(__name__)
 
+CALDAV = credentials.CALDAV_PASSWORD
+
 REFUSED_TRANSFER = "call.transfer_refused"  # the audit action of a transfer to a target the tenant has not set up
 
 
@@ -107,6 +109,8 @@ class TenantRepository:
                 raise InputError(f"tenant '{doc.id}': {', '.join(given)} cannot be kept: this store has no secret key")
             return {}
         stored = {n for n in self._vault.names(doc.id) if credentials.is_credential(n)}
+        if existed and CALDAV in stored and wanted.get(CALDAV) in credentials.MARKERS:
+            self._refuse_moved_calendar(doc)
         changed = {}
         for name, value in wanted.items():
             if value in credentials.MARKERS and existed:
@@ -121,6 +125,18 @@ class TenantRepository:
             self._vault.delete(doc.id, name)
             changed[name] = "cleared"
         return changed
+
+    def _refuse_moved_calendar(self, doc: TenantDocument) -> None:
+        """A kept CalDAV password goes only to the calendar it was given for: a document that points the calendar
+        elsewhere sends the password again, so that whoever may edit the document cannot have the stored one sent
+        to a server of theirs."""
+        before = self._document(doc.id).booking.caldav
+        after = doc.booking.caldav
+        if before is not None and after is not None and before.url != after.url:
+            raise InputError(
+                f"tenant '{doc.id}': booking.caldav.url changed from {before.url} to {after.url}; "
+                'give the calendar\'s password again (booking.caldav.password), or "" for none'
+            )
 
     def _document(self, tenant_id: str) -> TenantDocument:
         found = self._store.scalar("SELECT document FROM tenants WHERE id = ?", [tenant_id])

@@ -164,6 +164,15 @@ async def test_writing_the_document_keeps_replaces_or_clears_credentials(
             doc["booking"]["caldav"]["password"] = f"{who}-password"
             assert (await signed_in[who].put("/api/v1/tenants", json=doc)).status_code == 403
         assert _stored(box)["caldav"] == ""
+        # The calendar pointed at another server, its password left out: refused, not sent there.
+        doc = clinic_document()
+        doc["booking"]["caldav"]["password"] = "restored-password"
+        assert (await owner.put("/api/v1/tenants", json=doc)).status_code == 200
+        doc["booking"]["caldav"]["url"] = "https://attacker.example/dav"
+        del doc["booking"]["caldav"]["password"]
+        reply = await owner.put("/api/v1/tenants", json=doc)
+        assert reply.status_code == 400 and "give the calendar's password again" in reply.text
+        assert _stored(box)["caldav"] == "restored-password"
         # A credential of the wrong type is a clear 400.
         doc["booking"]["caldav"]["password"] = 42
         reply = await owner.put("/api/v1/tenants", json=doc)

@@ -18,7 +18,7 @@ from core.security.secrets import SecretBox, SecretStore
 from core.store.database import Store, utcnow
 from core.store.tenants import TenantRepository
 from core.tenants import credentials
-from core.tenants.document import TenantDocument, parse_tenant
+from core.tenants.document import Caldav, TenantDocument, parse_tenant
 from core.tools.http_tool import TenantHttpTool, signature
 from core.tools.registry import tools_for
 
@@ -104,6 +104,18 @@ def test_saving_keeps_replaces_or_clears_each_credential(tmp_path: Path) -> None
     assert full.booking.caldav is not None and full.booking.caldav.password == "a-new-password"
     assert full.tools[0].secret == TOOL_SECRET
 
+    # The calendar moved to another server: the stored password is not sent there unless given again.
+    raw = clinic()
+    raw["booking"]["caldav"] = {**raw["booking"]["caldav"], "url": "https://elsewhere.example/dav", "password": "set"}
+    with pytest.raises(InputError, match=r"booking.caldav.url changed .* give the calendar's password again"):
+        tenants.save(parse_tenant(raw), replace=True, actor="test")
+    assert tenants.with_secrets("clinic").booking.caldav == Caldav(
+        url="https://dav.example/cal", username="front-desk", password="a-new-password"
+    )
+    raw["booking"]["caldav"]["password"] = "password-for-elsewhere"
+    tenants.save(parse_tenant(raw), replace=True, actor="test")
+    assert vault.get("clinic", credentials.CALDAV_PASSWORD) == "password-for-elsewhere"
+
     # "" clears; a tool renamed leaves no secret behind under its old name.
     raw = clinic()
     raw["booking"]["caldav"]["password"] = ""
@@ -122,6 +134,7 @@ def test_saving_keeps_replaces_or_clears_each_credential(tmp_path: Path) -> None
     assert changes == [
         None,
         {credentials.CALDAV_PASSWORD: "set"},
+        {credentials.CALDAV_PASSWORD: "set", credentials.tool_secret("order_status"): "set"},
         {credentials.CALDAV_PASSWORD: "cleared", credentials.tool_secret("order_status"): "cleared"},
     ]
     store.close()

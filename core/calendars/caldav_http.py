@@ -85,8 +85,19 @@ class GuardedSession:
         response.encoding = get_encoding_from_headers(response.headers)
         response.url = answer.url
         response.request = request
+        response.raw = _Received()
         response.connection = self  # type: ignore[attr-defined]  # where digest auth sends its second try
         return response
+
+    def close(self) -> None:
+        pass
+
+
+class _Received:
+    """Where niquests looks for the wire response (for its cookies): the answer has been read whole, and
+    cookies are not kept."""
+
+    _original_response = None
 
     def close(self) -> None:
         pass

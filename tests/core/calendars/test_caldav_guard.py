@@ -5,13 +5,17 @@ real Radicale server, allow-listed, are in test_caldav.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import niquests
 import pytest
 
 from core.calendars.caldav_calendar import CaldavCalendar, CalendarUnavailable
+from core.calendars.caldav_http import GuardedSession, linked
 from core.calendars.factory import calendar_for
+from core.outbound.client import OutboundClient
 from core.store.database import Store
 from core.tenants.document import Caldav, parse_tenant
 from tests.servers.ports import closed_port, open_port, web_server
@@ -85,3 +89,21 @@ async def test_the_error_is_the_same_for_a_closed_port_and_open_ones(monkeypatch
         failures = [await _failure(f"http://127.0.0.1:{port}/", ["127.0.0.1"]) for port in (closed, ssh, silent)]
         failures.append(await _failure(f"http://127.0.0.1:{ssh}/", []))
     assert [str(f) for f in failures] == [NEUTRAL] * 4
+
+
+async def test_digest_authentication_answers_its_challenge_through_the_guarded_client() -> None:
+    """Servers that ask for digest (Baïkal, older SabreDAV) get it: the library's auth answers the 401 by sending
+    the request again, through the same session and so through the guard."""
+    with web_server() as (site, base):
+        challenge = {"WWW-Authenticate": 'Digest realm="dav", nonce="abc123", qop="auth", algorithm=MD5'}
+        site.routes["/dav/"] = (401, challenge, b"")
+        session = GuardedSession()
+
+        def fetch() -> niquests.Response:
+            return session.request("PROPFIND", base + "/dav/", auth=niquests.auth.HTTPDigestAuth("studio", "pw"))
+
+        async with OutboundClient.allowing(["127.0.0.1"], "allow_hosts") as client:
+            with linked(client):
+                answer = await asyncio.to_thread(fetch)
+    assert [hit["headers"].get("Authorization", "")[:7] for hit in site.hits] == ["", "Digest "]
+    assert answer.status_code == 401 and len(answer.history) == 1  # the fake never accepts; the second try was made

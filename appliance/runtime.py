@@ -128,13 +128,14 @@ class Runtime:
         now: Callable[[], datetime] | None = None,
     ) -> Dialogue:
         mode = self.knowledge.mode(tenant.id) if self.knowledge is not None and tenant.has("knowledge") else "none"
+        inline = self.knowledge.inline(tenant.id) if self.knowledge is not None and mode == "inline" else None
         conversation = Conversation(
             tenant,
             llm,
             max_reply_tokens=self.settings.calls.max_reply_tokens,
             history_turns=self.settings.calls.history_turns,
             log=log,
-            knowledge=self.knowledge.inline(tenant.id) if self.knowledge is not None and mode == "inline" else None,
+            knowledge=inline,
             vectors=self.fact_vectors,
             now=now,
         )
@@ -160,6 +161,7 @@ class Runtime:
                 tenant.id, call_id, target, actor="assistant", by="transfer tool"
             ),
             vectors=self.fact_vectors,
+            knowledge=inline,
         )
         return Dialogue(
             conversation, flow, toolbox, filler_after_s=self.settings.dialogue.filler_after_ms / 1000, log=log

@@ -113,9 +113,11 @@ class Flow:
         log: structlog.stdlib.BoundLogger,
         refused_transfer: Callable[[str], None] | None = None,
         vectors: FactVectors | None = None,
+        knowledge: str | None = None,
     ) -> None:
         """``refused_transfer``: told of a transfer target the flow refused (for the audit log); ``vectors``:
-        embeddings, to match the caller's words to a service by meaning."""
+        embeddings, to match the caller's words to a service by meaning; ``knowledge``: the business's documents
+        when they are small enough to be read whole (their wording tells a service from an emergency)."""
         self.tenant = tenant
         self._now = now
         self._caller_number = phone_number(caller_number or "")
@@ -130,6 +132,8 @@ class Flow:
         self._known = known_words(tenant)
         self._scores = Scores({})  # the caller's words of this turn against the intents' examples
         self._emergency = [p.lower() for p in tenant.emergency.phrases if p.strip()]
+        own = [tenant.description, tenant.faq, knowledge or ""]
+        self._own_wording = " ".join([*own, *(f"{s.name} {s.description}" for s in tenant.services)]).lower()
         self._escalation = [w.lower() for w in tenant.assistant.escalation_words if w.strip()]
         # The business's own tools are tasks too; a built-in task keeps its name.
         self._own = {spec.name: OwnTool(spec) for spec in tenant.tools}
@@ -166,7 +170,7 @@ class Flow:
         lowered = f" {text.lower()} "
         if self.state.offer is not None and YES.match(text) and not NO.search(text) and len(text.split()) <= 6:
             return self.state.offer, {}
-        if self._has_tool("escalate_emergency") and any(f" {p} " in lowered or p in lowered for p in self._emergency):
+        if self._has_tool("escalate_emergency") and self._emergency_in(lowered):
             return "emergency", {}
         if self.state.stage == "confirm":
             if NO.match(text) and len(text.split()) <= 3:
@@ -187,6 +191,23 @@ class Flow:
             if state.asking == "phone_check" and YES.match(text) and len(text.split()) <= 6:
                 return state.task, {}
         return None
+
+    def _emergency_in(self, lowered: str) -> bool:
+        """Whether the caller says one of the emergency phrases as their own words: not inside what the business
+        itself calls something it sells ("smoke" in "a hardwired smoke alarm" when its site offers "hardwired
+        smoke alarms"). One use of the phrase on its own is enough ("smoke coming out of the smoke alarm")."""
+        for phrase in self._emergency:
+            at = lowered.find(phrase)
+            while at >= 0:
+                after = re.match(r"\W+(\w+)", lowered[at + len(phrase) :])
+                before = re.search(r"(\w+)\W+$", lowered[:at])
+                named = (after is not None and f"{phrase} {after.group(1).rstrip('s')}" in self._own_wording) or (
+                    before is not None and f"{before.group(1)} {phrase}" in self._own_wording
+                )
+                if not named:
+                    return True
+                at = lowered.find(phrase, at + 1)
+        return False
 
     async def warm(self) -> None:
         """Embed the intents' examples ahead of the first turn (once per business: the vectors are kept)."""

@@ -205,6 +205,23 @@ async def test_giving_up_overrules_a_booking_guess_but_a_new_time_does_not(
     assert h.bookings() == []
 
 
+def test_an_emergency_word_inside_what_the_business_sells_is_no_emergency(
+    services: tuple[Inbox, int, Recorded, str],
+) -> None:
+    """ "Smoke" is an electrician's emergency, and "hardwired smoke alarms" one of its services: asking the price of
+    the service is a question, while smoke said of itself, even beside the service's name, is still an alarm."""
+    _, smtp_port, _, sms_url = services
+    tenant = _tenant(
+        services=[{"name": "Smoke alarm installation", "description": "hardwired smoke alarms for rentals"}],
+        emergency={"phrases": ["smoke", "sparks"], "safety_line": "If there is smoke or fire, call 911 now."},
+    )
+    flow = Harness(tenant, smtp_port, sms_url).flow
+    for question in ("What do you charge for one of those hardwired smoke alarms?", "Can you fit smoke-alarm units?"):
+        assert flow.fast_path(question) is None, question
+    for alarm in ("There's smoke coming out of the smoke alarm!", "I can smell smoke in the hallway", "SPARKS!"):
+        assert flow.fast_path(alarm) == ("emergency", {}), alarm
+
+
 async def test_emergency_alerts_the_owner_at_once(services: tuple[Inbox, int, Recorded, str]) -> None:
     inbox, smtp_port, sms, sms_url = services
     tenant = _tenant(transfer={}, notifications={"owner_email": "vet@harbor.example", "owner_sms": "+13125550100"})

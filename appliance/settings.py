@@ -39,9 +39,15 @@ class DialogueSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     filler_after_ms: int = 700  # a tool slower than this gets a short "one moment" first
 
 
+class LoggingSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    caller_words: bool = False  # keep what callers said and their numbers in the log (debugging only)
+    keep_days: int = 14  # the log file rotates daily and at 20 MB; older files are deleted
+
+
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     data_dir: str = "data"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     models: ModelSettings = msgspec.field(default_factory=ModelSettings)
     calls: CallSettings = msgspec.field(default_factory=CallSettings)
@@ -160,6 +166,7 @@ def _check_ranges(settings: Settings) -> None:
     checks = [
         (1 <= settings.server.port <= 65535, "server.port must be between 1 and 65535"),
         (settings.models.threads >= 1, "models.threads must be at least 1"),
+        (settings.logging.keep_days >= 1, "logging.keep_days must be at least 1"),
         (settings.models.llm_context >= 512, "models.llm_context must be at least 512"),
         (5 <= settings.models.stt_window_s <= 30, "models.stt_window_s must be 5 to 30"),
         (100 <= settings.calls.endpoint_silence_ms <= 3000, "calls.endpoint_silence_ms must be 100 to 3000"),

@@ -42,7 +42,13 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     settings = load_settings(config)
     # Commands other than serve keep the terminal for their own output; their log still goes to the file.
     console = None if ctx.invoked_subcommand == "serve" else "warning"
-    logs.configure(settings.log_level, settings.log_path, console_level=console)
+    logs.configure(
+        settings.log_level,
+        settings.log_path,
+        console_level=console,
+        caller_words=settings.logging.caller_words,
+        keep_days=settings.logging.keep_days,
+    )
     ctx.obj = CliContext(settings)
 
 

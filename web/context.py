@@ -1,4 +1,5 @@
-"""What the web layer shares across requests: the runtime, accounts, sessions, tokens and login throttle.
+"""What the web layer shares across requests: the runtime, accounts, sessions, tokens, the login throttle and
+the trusted proxies.
 Created once with the app and reached through its state, never as a global."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sip.webrtc import BrowserCalls
+from web.auth.client import TrustedProxies
 from web.auth.throttle import LoginThrottle
 from web.host import WebHost
 from web.store.accounts import Accounts
@@ -24,6 +26,7 @@ class WebContext:
     sessions: Sessions
     tokens: ApiTokens
     throttle: LoginThrottle
+    proxies: TrustedProxies
     business: BusinessSettings
     browser_calls: BrowserCalls
     webhooks: WebhookSender
@@ -42,6 +45,7 @@ class WebContext:
             sessions=Sessions(store, runtime.secret_box, timedelta(hours=web.session_hours)),
             tokens=ApiTokens(store, runtime.secret_box),
             throttle=LoginThrottle(web.login_attempts, web.login_window_s),
+            proxies=TrustedProxies(web.trusted_proxies),
             business=business,
             webhooks=webhooks,
             browser_calls=BrowserCalls(runtime.settings.recordings_path, web.ice_addresses),

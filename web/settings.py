@@ -1,7 +1,8 @@
-"""The ``[web]`` settings section: sessions, login throttling, and browser test calls."""
+"""The ``[web]`` settings section: sessions, login throttling, trusted proxies, and browser test calls."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 import msgspec
@@ -13,5 +14,15 @@ class WebSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     session_hours: int = 12
     login_attempts: int = 5  # failed logins allowed per account and address within the window
     login_window_s: int = 300
+    # Reverse proxies (addresses or networks, e.g. "127.0.0.1" or "10.0.0.0/24") whose X-Forwarded-For names the
+    # real client. Empty: the header is ignored and the connecting address is the client's.
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
     # Addresses WebRTC test calls offer the browser; empty: every address of the box but loopback.
     ice_addresses: list[str] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: '{entry}' is not an address or network") from None

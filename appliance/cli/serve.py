@@ -35,8 +35,15 @@ def serve(obj: CliContext) -> None:
     runtime.models.resolve_all()
     note = write_server_file(settings)
     app = create_app(runtime, note.token)
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For and -Proto from any local process as the
+    # truth; the app honours them only from the proxies in web.trusted_proxies (web/auth/client.py).
     config = uvicorn.Config(
-        app, host=settings.server.host, port=settings.server.port, log_config=None, access_log=False
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
     )
     log.info("serving on http://%s:%d (data in %s)", settings.server.host, settings.server.port, settings.data_dir)
     try:

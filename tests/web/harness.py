@@ -49,7 +49,8 @@ class Served:
 def serve(runtime: Runtime, cli_token: str = "test-cli-token") -> Iterator[Served]:
     port = free_port()
     app = create_app(runtime, cli_token, load_models=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, proxy_headers=False)
+    server = uvicorn.Server(config)  # without proxy headers, as `appliance serve` runs it
     thread = threading.Thread(target=server.run, name="web-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 
+from web.auth.client import TrustedProxies
 from web.settings import WebSettings
 
 SESSION = "appliance_session"
@@ -16,9 +17,10 @@ def is_secure(connection: ASGIConnection, settings: WebSettings) -> bool:  # typ
         return settings.secure_cookies == "always"
     if connection.scope.get("scheme") in ("https", "wss"):
         return True
-    # A TLS-terminating proxy on this box (only loopback is trusted to say so).
+    # A TLS-terminating proxy on this box, or one in web.trusted_proxies (no one else is trusted to say so).
     client = connection.client.host if connection.client else ""
-    return client in ("127.0.0.1", "::1") and connection.headers.get("x-forwarded-proto") == "https"
+    trusted = client in ("127.0.0.1", "::1") or TrustedProxies(settings.trusted_proxies).trusts(client)
+    return trusted and connection.headers.get("x-forwarded-proto") == "https"
 
 
 def name(base: str, secure: bool) -> str:

@@ -1,6 +1,8 @@
-"""Login throttling: after too many failed attempts for an account from one address, or from one address in
-all, further attempts are refused until the window has passed. In memory: a restart forgives, which is fine for
-a box on a local network and keeps a failed login from writing to the database."""
+"""Login throttling: after too many failed attempts for an account from one address, from one address in all, or
+for one account from every address together, further attempts are refused until the window has passed. The
+per-account count matters behind a proxy, where every client may share the proxy's address. In memory: a
+restart forgives, which is fine for a box on a local network and keeps a failed login from writing to the
+database."""
 
 from __future__ import annotations
 
@@ -19,8 +21,13 @@ class LoginThrottle:
         self._lock = threading.Lock()
 
     def _keys(self, address: str, account: str) -> list[tuple[str, str]]:
-        # Per account and address, and per address across accounts (with more room: people mistype emails).
-        return [(address, account.strip().lower()), (address, "*")]
+        # Per account and address; per address across accounts (with more room: people mistype emails); and per
+        # account across addresses (more room too: a guesser spread over many addresses still meets a limit).
+        account = account.strip().lower()
+        return [(address, account), (address, "*"), ("*", account)]
+
+    def _limit(self, key: tuple[str, str]) -> int:
+        return self._attempts if "*" not in key else self._attempts * (4 if key[1] == "*" else 2)
 
     def retry_after(self, address: str, account: str) -> float:
         """Seconds until another attempt is allowed; 0 when it is allowed now."""
@@ -28,9 +35,8 @@ class LoginThrottle:
         wait = 0.0
         with self._lock:
             for key in self._keys(address, account):
-                limit = self._attempts if key[1] != "*" else self._attempts * 4
                 failures = self._recent(key, now)
-                if len(failures) >= limit:
+                if len(failures) >= self._limit(key):
                     wait = max(wait, failures[0] + self._window - now)
         return wait
 

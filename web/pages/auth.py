@@ -37,7 +37,8 @@ _DEFAULT_HOURS = {"mon": "09:00-17:00", "tue": "09:00-17:00", "wed": "09:00-17:0
 
 
 def _address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+    web: WebContext = request.app.state.web
+    return web.proxies.client_address(request)
 
 
 def _safe_next(target: str | None) -> str:

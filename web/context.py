@@ -1,5 +1,5 @@
-"""What the web layer shares across requests: the runtime, accounts, sessions, tokens, the login throttle and
-the trusted proxies.
+"""What the web layer shares across requests: the runtime, accounts, invitations, password resets, sessions,
+tokens, the login throttle and the trusted proxies.
 Created once with the app and reached through its state, never as a global."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from web.auth.throttle import LoginThrottle
 from web.host import WebHost
 from web.store.accounts import Accounts
 from web.store.business import BusinessSettings
+from web.store.invitations import Invitations
+from web.store.resets import PasswordResets
 from web.store.sessions import Sessions
 from web.store.tokens import ApiTokens
 from web.webhooks import WebhookSender
@@ -23,6 +25,8 @@ class WebContext:
     runtime: WebHost
     cli_token: str
     accounts: Accounts
+    invitations: Invitations
+    resets: PasswordResets
     sessions: Sessions
     tokens: ApiTokens
     throttle: LoginThrottle
@@ -42,6 +46,8 @@ class WebContext:
             runtime=runtime,
             cli_token=cli_token,
             accounts=Accounts(store),
+            invitations=Invitations(store, runtime.secret_box),
+            resets=PasswordResets(store, runtime.secret_box),
             sessions=Sessions(store, runtime.secret_box, timedelta(hours=web.session_hours)),
             tokens=ApiTokens(store, runtime.secret_box),
             throttle=LoginThrottle(web.login_attempts, web.login_window_s),

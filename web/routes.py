@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar.static_files import create_static_files_router
 
+from web.api.account import AccountController
 from web.api.assistant import AssistantController
 from web.api.business import NotificationController, NumbersController, RetentionController, WebhookController
 from web.api.calls import CallController, SimulateController
@@ -16,10 +17,10 @@ from web.api.kb import KnowledgeController
 from web.api.live import LiveController, live_feed
 from web.api.sip import sip_line, tenant_sip_line
 from web.api.tenants import TenantController, me
-from web.api.users import TokenController, UserController
+from web.api.users import InvitationController, TokenController, UserController
 from web.api.webrtc import WebRtcController
 from web.api.work import AuditController, BookingController, LeadController
-from web.pages import auth, business, config
+from web.pages import account, auth, business, config
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -43,7 +44,9 @@ def handlers() -> list[Any]:
         WebhookController,
         RetentionController,
         UserController,
+        InvitationController,
         TokenController,
+        AccountController,
         WebRtcController,
         sip_line,
         tenant_sip_line,
@@ -52,6 +55,9 @@ def handlers() -> list[Any]:
         auth.login_page,
         auth.login,
         auth.logout,
+        auth.reset_page,
+        auth.reset,
+        account.account_page,
         auth.setup_page,
         auth.setup,
         auth.businesses,

@@ -27,7 +27,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[
     runtime = fresh_runtime(tmp_path_factory.mktemp("schema"), models_dir)
     seed(runtime)
     token, _ = ApiTokens(runtime.store, runtime.secret_box).create(
-        TENANT, name="schemathesis", role="owner", created_by="test"
+        TENANT, name="schemathesis", role="owner", created_by="cli", creator_user=None
     )
     with serve(runtime) as served:
         yield served, token

@@ -39,7 +39,9 @@ async def served(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, loa
 
 def _bearer(served: Served, role: Role) -> dict[str, str]:
     tokens = ApiTokens(served.runtime.store, served.runtime.secret_box)
-    token, _ = tokens.create(DENTAL, name=f"{role} for the take-over test", role=role, created_by="test")
+    token, _ = tokens.create(
+        DENTAL, name=f"{role} for the take-over test", role=role, created_by="cli", creator_user=None
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

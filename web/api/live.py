@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from typing import Any
 
 import msgspec
@@ -15,8 +17,12 @@ from core.errors import InputError
 from core.store.tenants import REFUSED_TRANSFER
 from core.tenants.transfers import TransferRefused
 from web.api.paths import TENANT
+from web.auth.identity import still_valid
 from web.auth.policy import Permission
 from web.scope import TenantScope
+
+log = logging.getLogger("appliance.web.live")
+RECHECK_S = 2.0  # how often an open feed checks that its viewer still may watch
 
 
 class LiveCallInfo(msgspec.Struct, kw_only=True):
@@ -94,11 +100,18 @@ async def live_feed(socket: WebSocket[Any, Any, Any], view: TenantScope) -> None
             call.unwatch(queue)
 
     async def discover() -> None:
+        checked = time.monotonic()
         while True:
             for call in live.of_tenant(view.tenant_id):
                 if call.call_id not in watching:
                     watching[call.call_id] = asyncio.create_task(follow(call))
             await asyncio.sleep(0.25)
+            if time.monotonic() - checked >= RECHECK_S:  # signed out, removed or demoted since: the feed ends
+                checked = time.monotonic()
+                now = await asyncio.to_thread(still_valid, view.web, view.principal)
+                if now is None or not now.may(Permission.CALLS_READ, view.tenant_id):
+                    log.info("live feed of %s closed: %s no longer has access", view.tenant_id, view.principal.actor)
+                    return
 
     async def send() -> None:
         while True:

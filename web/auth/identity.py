@@ -10,6 +10,7 @@ form posts to pages (login, setup), must prove with a CSRF token that they came 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import logging
 from typing import TYPE_CHECKING, Any
@@ -21,8 +22,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.middleware import ASGIMiddleware
 
 from web.auth import cookies
-from web.auth.policy import Principal
+from web.auth.policy import Principal, Role, lower_role
 from web.store.tokens import PREFIX as TOKEN_PREFIX
+from web.store.tokens import TokenOwner
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
@@ -56,9 +58,7 @@ def resolve(web: WebContext, connection: ASGIConnection[Any, Any, Any, Any]) -> 
         if bearer.startswith(TOKEN_PREFIX):
             owner = web.tokens.resolve(bearer)
             if owner is not None:
-                return Principal(
-                    kind="token", id=owner.id, name=owner.name, roles={owner.tenant_id: owner.role}
-                ), "bearer"
+                return _token_principal(web, owner), "bearer"
         raise NotAuthorizedException("the API token is not valid (revoked, mistyped, or from another box)")
     cookie = cookies.read(connection, cookies.SESSION)
     if cookie:
@@ -76,6 +76,44 @@ def resolve(web: WebContext, connection: ASGIConnection[Any, Any, Any, Any]) -> 
             )
             return principal, "cookie"
     return None, "none"
+
+
+def token_role(web: WebContext, owner: TokenOwner) -> Role | None:
+    """What a token is worth now: the role it was made with, capped by its creator's current role in its business
+    (None when the creator has none there any more, or is disabled). Looked up on every request."""
+    if owner.creator_user is None:
+        return owner.role  # the CLI's
+    return lower_role(owner.role, web.accounts.role_of(owner.creator_user, owner.tenant_id))
+
+
+def _token_principal(web: WebContext, owner: TokenOwner) -> Principal:
+    role = token_role(web, owner)
+    if role is None:
+        log.warning(
+            "refused API token %s (%s) of %s: whoever made it (%s) no longer has a role there; make a new one",
+            owner.id, owner.name, owner.tenant_id, owner.created_by,
+        )  # fmt: skip
+        raise NotAuthorizedException(
+            "this API token no longer works: whoever made it no longer has access to the business"
+        )
+    return Principal(kind="token", id=owner.id, name=owner.name, roles={owner.tenant_id: role})
+
+
+def still_valid(web: WebContext, principal: Principal) -> Principal | None:
+    """The principal as they stand now, for a connection that lasts (a websocket): None once their session has
+    ended or their token no longer works; otherwise with their current roles."""
+    if principal.kind == "user":
+        if principal.session is None or not web.sessions.alive(principal.session):
+            return None
+        account = web.accounts.get(principal.id)
+        if account.disabled:
+            return None
+        return dataclasses.replace(principal, roles=account.roles, installer=account.installer)
+    if principal.kind == "token":
+        owner = web.tokens.by_id(principal.id)
+        role = None if owner is None else token_role(web, owner)
+        return None if role is None or owner is None else dataclasses.replace(principal, roles={owner.tenant_id: role})
+    return principal
 
 
 class IdentityMiddleware(ASGIMiddleware):

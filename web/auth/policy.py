@@ -62,6 +62,13 @@ def role_allows(role: Role | None, permission: Permission) -> bool:
     return role is not None and _RANK[role] >= _RANK[MINIMUM_ROLE[permission]]
 
 
+def lower_role(a: Role | None, b: Role | None) -> Role | None:
+    """The lesser of two roles; None (no role) when either is None."""
+    if a is None or b is None:
+        return None
+    return a if _RANK[a] <= _RANK[b] else b
+
+
 def grantable_roles(role: Role | None) -> list[Role]:
     """The roles someone with ``role`` may give to others: their own and below."""
     return [] if role is None else [r for r in ROLES if _RANK[r] <= _RANK[role]]

@@ -1,4 +1,5 @@
-"""Signing in and out, the first-run wizard, and the front door that sends each person to the right page."""
+"""Signing in and out, a reset link's new password, the first-run wizard, and the front door that sends each
+person to the right page."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Response, Template
 
-from core.errors import ApplianceError, InputError
+from core.errors import ApplianceError, InputError, NotFoundError
 from core.store import audit
 from core.tenants.document import DAYS, parse_tenant
 from models.catalog import CATALOG
@@ -74,6 +75,8 @@ def front_door(request: Request[Any, Any, Any], web: WebContext) -> Redirect:
     principal = principal_of(request)
     if principal is None:
         return Redirect("/setup" if web.accounts.count() == 0 else "/login")
+    if principal.kind == "user" and web.invitations.of_user(principal.id):
+        return Redirect("/account")  # a business is waiting for an answer
     tenants = visible_tenants(web.runtime, principal)
     if len(tenants) == 1:
         return Redirect(f"/t/{tenants[0].id}/dashboard")
@@ -119,6 +122,53 @@ def logout(request: Request[Any, Any, Any], web: WebContext, principal: Principa
     redirect = Redirect("/login")
     redirect.cookies.append(cookies.clear(cookies.SESSION, cookies.is_secure(request, web.runtime.settings.web)))
     return redirect
+
+
+def _reset_user(web: WebContext, token: str) -> str:
+    user_id = web.resets.user_for(token)
+    if user_id is None:
+        raise NotFoundError("this reset link has expired or has been used; ask the business's owner for a new one")
+    return user_id
+
+
+@get("/reset/{token:str}", permission="public", include_in_schema=False)
+async def reset_page(request: Request[Any, Any, Any], web: WebContext, token: str) -> Response[Any]:
+    user_id = await asyncio.to_thread(_reset_user, web, token)
+    if principal_of(request) is not None:
+        raise InputError("you are signed in: sign out first, then open this link again")
+    account = await asyncio.to_thread(web.accounts.get, user_id)
+    return _anonymous_form(request, "reset.html", email=account.email, token=token)
+
+
+@post("/reset/{token:str}", permission="public", include_in_schema=False)
+async def reset(request: Request[Any, Any, Any], web: WebContext, token: str, data: Form) -> Response[Any]:
+    """The member's new password, from the one-time link an owner gave them; signs them in."""
+    user_id = await asyncio.to_thread(_reset_user, web, token)
+    if principal_of(request) is not None:
+        raise InputError("you are signed in: sign out first, then open this link again")
+    account = await asyncio.to_thread(web.accounts.get, user_id)
+    try:
+        if data.get("password", "") != data.get("password2", ""):
+            raise InputError("the two passwords differ")
+        await asyncio.to_thread(web.accounts.set_password, user_id, data.get("password", ""))
+    except InputError as exc:
+        return _anonymous_form(request, "reset.html", 400, email=account.email, token=token, error=str(exc))
+    await asyncio.to_thread(_reset_done, web, token, user_id, account.email, _address(request))
+    return await asyncio.to_thread(_sign_in, request, web, user_id, "/")
+
+
+def _reset_done(web: WebContext, token: str, user_id: str, email: str, address: str) -> None:
+    web.resets.used(token)
+    web.sessions.end_for_user(user_id)
+    for tenant_id in web.accounts.get(user_id).roles:
+        audit.record(
+            web.runtime.store,
+            tenant_id=tenant_id,
+            actor=f"user:{email}",
+            action="user.password_reset_done",
+            target=user_id,
+        )
+    log.info("%s chose a new password with a reset link, from %s", email, address)
 
 
 def _wizard_context() -> dict[str, Any]:

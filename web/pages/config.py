@@ -87,6 +87,7 @@ def settings_page(request: Request[Any, Any, Any], view: TenantScope) -> Templat
         retention=web.business.retention(view.tenant_id),
         members=web.accounts.members(view.tenant_id) if view.may(Permission.USERS_MANAGE) else [],
         tokens=web.tokens.list(view.tenant_id) if view.may(Permission.USERS_MANAGE) else [],
+        invitations=web.invitations.of_tenant(view.tenant_id) if view.may(Permission.USERS_MANAGE) else [],
         roles=grantable_roles(view.role),
         events=EVENTS,
         can_write=view.may(Permission.SETTINGS_WRITE),

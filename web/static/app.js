@@ -62,11 +62,15 @@ function after(form, then, result) {
   if (!then || then === "reload") return location.reload();
   if (then.startsWith("toast:")) return toast(then.slice(6));
   if (then.startsWith("go:")) return (location.href = then.slice(3).replace("{id}", result && result.id));
+  if (then.startsWith("show-or-reload:")) {  // show the field if the reply has it, else reload
+    if (!result || !result[then.slice(15)]) return location.reload();
+    then = "show:" + then.slice(15);
+  }
   if (then.startsWith("show:")) {
-    const box = form.parentElement.querySelector("[data-result]");
+    const box = form.parentElement.querySelector(":scope > [data-result]");
     box.querySelector("code").textContent = result[then.slice(5)];
     box.hidden = false;
-    form.reset();
+    if (form.reset) form.reset();
   }
 }
 
@@ -94,7 +98,10 @@ document.addEventListener("click", async (event) => {
     if (button.dataset.confirm && !confirm(button.dataset.confirm)) return;
     const [method, url] = split(button.dataset.apiClick);
     button.disabled = true;
-    try { await api(method, url); location.reload(); }
+    try {
+      const result = await api(method, url);
+      if (button.dataset.then) after(button, button.dataset.then, result); else location.reload();
+    }
     catch (e) { toast(e.message); button.disabled = false; }
     return;
   }

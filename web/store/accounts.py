@@ -93,6 +93,22 @@ class Accounts:
         roles = dict(self._store.rows("SELECT tenant_id, role FROM memberships WHERE user_id = ?", [user_id]))
         return Account(**rows[0], roles=roles)
 
+    def role_of(self, user_id: str, tenant_id: str) -> Role | None:
+        """The enabled user's role in a business now (None: no role there, or the account is disabled)."""
+        found = self._store.scalar(
+            "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id "
+            "WHERE m.user_id = ? AND m.tenant_id = ? AND NOT u.disabled",
+            [user_id, tenant_id],
+        )
+        return None if found is None else check_role(str(found))
+
+    def check_password(self, user_id: str, password: str) -> bool:
+        stored = self._store.scalar("SELECT password_hash FROM users WHERE id = ?", [user_id])
+        return verify_password(None if stored is None else str(stored), password)
+
+    def set_password(self, user_id: str, password: str) -> None:
+        self._store.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(password), user_id])
+
     def find(self, email: str) -> str | None:
         found = self._store.scalar("SELECT id FROM users WHERE email = ?", [normalise_email(email)])
         return None if found is None else str(found)

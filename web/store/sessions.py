@@ -56,10 +56,22 @@ class Sessions:
         self._store.execute("DELETE FROM web_sessions WHERE id_hash = ?", [id_hash])
         self._cache.pop(id_hash)
 
-    def end_for_user(self, user_id: str) -> None:
-        """Sign a user out everywhere (their access changed)."""
-        self._store.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
-        self._cache.drop(keep=lambda row: row is None or row.user_id != user_id)
+    def end_for_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """Sign a user out everywhere (their access or password changed), but for the session ``keep`` (an id
+        hash: the one that changed their own password). Returns how many sessions ended."""
+        where, params = "user_id = ? AND id_hash <> ?", [user_id, keep or ""]
+        ended = int(self._store.scalar(f"SELECT count(*) FROM web_sessions WHERE {where}", params))
+        self._store.execute(f"DELETE FROM web_sessions WHERE {where}", params)
+        self._cache.drop(keep=lambda row: row is None or row.user_id != user_id or row.id_hash == keep)
+        return ended
+
+    def alive(self, id_hash: str) -> bool:
+        """Whether a session still exists (uncached: for long-lived connections that check again)."""
+        return bool(
+            self._store.scalar(
+                "SELECT count(*) FROM web_sessions WHERE id_hash = ? AND expires_at > ?", [id_hash, utcnow()]
+            )
+        )
 
     def purge_expired(self) -> int:
         expired = int(self._store.scalar("SELECT count(*) FROM web_sessions WHERE expires_at <= ?", [utcnow()]))

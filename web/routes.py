@@ -10,6 +10,7 @@ from litestar.static_files import create_static_files_router
 from web.api.account import AccountController
 from web.api.assistant import AssistantController
 from web.api.business import NotificationController, NumbersController, RetentionController, WebhookController
+from web.api.callers import CallerController
 from web.api.calls import CallController, SimulateController
 from web.api.dashboard import DashboardController
 from web.api.health import healthz
@@ -43,6 +44,7 @@ def handlers() -> list[Any]:
         NotificationController,
         WebhookController,
         RetentionController,
+        CallerController,
         UserController,
         InvitationController,
         TokenController,

@@ -13,9 +13,11 @@ from core.calendars.base import Calendar
 from core.calendars.factory import calendar_for
 from core.store import audit
 from core.tenants.document import TenantDocument
+from core.tenants.numbers import calling_code
 from web.auth.identity import principal_of
 from web.auth.policy import Permission, Principal, Role
 from web.context import WebContext
+from web.erasure import Erased, forget_caller
 from web.queries.calls import TenantCalls
 from web.queries.dashboard import Dashboard, dashboard, default_range
 from web.queries.work import AuditEntry, TenantBookings, TenantLeads, audit_entries
@@ -48,6 +50,18 @@ class TenantScope:
 
     def audit_log(self, before: str | None, limit: int) -> list[AuditEntry]:
         return audit_entries(self.web.runtime.store, self.tenant_id, before, limit)
+
+    def forget_caller(self, number: str) -> Erased:
+        """A data-subject request: everything the business holds about ``number`` (``web.erasure``)."""
+        runtime = self.web.runtime
+        return forget_caller(
+            runtime.store,
+            runtime.settings.recordings_path,
+            self.tenant_id,
+            number,
+            calling_code(self.tenant),
+            self.principal.actor,
+        )
 
     @cached_property
     def calendar(self) -> Calendar:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from kb.progress import OnProgress
     from kb.suggest import ServiceSuggestion
     from sip.status import SipStatus
+    from web.erasure import Erased
     from web.queries.calls import CallPage
 
 
@@ -54,6 +55,8 @@ class Backend(Protocol):
     def sip_status(self) -> SipStatus: ...
 
     def list_calls(self, tenant_id: str, limit: int) -> CallPage: ...
+
+    def forget_caller(self, tenant_id: str, number: str) -> Erased: ...
 
     def close(self) -> None: ...
 

@@ -10,12 +10,14 @@ from core.calls.simulate import SimulationReport, SimulationRequest, run_simulat
 from core.errors import NotFoundError
 from core.store.tenants import TenantSummary
 from core.tenants.document import TenantDocument
+from core.tenants.numbers import calling_code
 from kb.catalog import KnowledgeSummary, SourceInfo
 from kb.fusion import Hit
 from kb.progress import OnProgress
 from kb.suggest import ServiceSuggestion
 from sip.startup import idle_status, off_reason
 from sip.status import SipStatus
+from web.erasure import Erased, forget_caller
 from web.queries.calls import CallFilter, CallPage, TenantCalls
 
 
@@ -72,6 +74,11 @@ class LocalBackend:
         self._runtime.tenants.get(tenant_id)
         calls = TenantCalls(self._runtime.store, self._runtime.calls, tenant_id, self._runtime.settings.recordings_path)
         return calls.search(CallFilter(limit=limit))
+
+    def forget_caller(self, tenant_id: str, number: str) -> Erased:
+        doc = self._runtime.tenants.get(tenant_id)
+        recordings = self._runtime.settings.recordings_path
+        return forget_caller(self._runtime.store, recordings, tenant_id, number, calling_code(doc), "cli")
 
     def sip_status(self) -> SipStatus:
         settings = self._runtime.settings.sip

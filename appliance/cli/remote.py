@@ -20,6 +20,7 @@ from kb.jobs import IngestJob
 from kb.progress import OnProgress
 from kb.suggest import ServiceSuggestion
 from sip.status import SipStatus
+from web.erasure import Erased
 from web.queries.calls import CallPage
 
 if TYPE_CHECKING:
@@ -97,6 +98,10 @@ class RemoteBackend:
     def list_calls(self, tenant_id: str, limit: int) -> CallPage:
         body = self._request("GET", f"/api/v1/tenants/{tenant_id}/calls", params={"limit": limit})
         return msgspec.convert(body, CallPage)
+
+    def forget_caller(self, tenant_id: str, number: str) -> Erased:
+        path = f"/api/v1/tenants/{quote(tenant_id, safe='')}/callers/{quote(number, safe='')}"
+        return msgspec.convert(self._request("DELETE", path), Erased)
 
     def close(self) -> None:
         self._client.close()

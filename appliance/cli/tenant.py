@@ -88,3 +88,23 @@ def check(obj: CliContext, tenant_id: str | None, source: Path | None) -> None:
     for listed, other in conflicts:
         click.echo(f"{doc.id}: two prices for one service:\n  services: {listed.text}\n  FAQ:      {other.spoken}")
     raise SystemExit(1)
+
+
+@tenant.command("forget-caller")
+@click.argument("tenant_id")
+@click.argument("number")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def forget_caller(obj: CliContext, tenant_id: str, number: str, yes: bool) -> None:
+    """A data-subject request: delete everything TENANT_ID holds about the caller NUMBER (in any form: +61…, 0…,
+    spaces ignored): calls, their recordings, bookings, leads, messages and notifications. It cannot be undone;
+    the audit log records that it happened and the counts, not the number."""
+    if not yes:
+        click.confirm(f"Delete everything {tenant_id} holds about {number}? This cannot be undone", abort=True)
+    backend = obj.backend()
+    try:
+        erased = backend.forget_caller(tenant_id, number)
+    finally:
+        backend.close()
+    counts = ", ".join(f"{count} {kind}" for kind, count in msgspec.to_builtins(erased).items())
+    click.echo(f"{tenant_id}: erased {number}: {counts}")

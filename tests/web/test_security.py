@@ -115,7 +115,7 @@ def test_retention_deletes_old_recordings_then_old_calls(tmp_path: Path) -> None
     BusinessSettings(store, SecretStore(store, SecretBox.from_file(tmp_path / "k"))).set_retention(
         "acme", Retention(recordings_days=30, calls_days=365)
     )
-    assert purge(store, recordings) == {"recordings": 2, "calls": 1}
+    assert {k: v for k, v in purge(store, recordings).items() if v} == {"recordings": 2, "calls": 1}
     remaining = {r[0]: r[1] for r in store.rows("SELECT id, recording FROM calls")}
     assert remaining == {mid: None, new: "acme/new.wav", kept: "keep/old.wav"}
     assert not store.scalar("SELECT count(*) FROM turns WHERE call_id = ?", [old])
@@ -123,7 +123,7 @@ def test_retention_deletes_old_recordings_then_old_calls(tmp_path: Path) -> None
     assert (recordings / "keep" / "old.wav").exists()
     actions = {r[0] for r in store.rows("SELECT action FROM audit_log WHERE tenant_id = 'acme'")}
     assert {"retention.purge_recordings", "retention.purge_calls"} <= actions
-    assert purge(store, recordings) == {"recordings": 0, "calls": 0}
+    assert set(purge(store, recordings).values()) == {0}
 
 
 async def test_webhooks_are_signed_and_retried(tmp_path: Path) -> None:

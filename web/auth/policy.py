@@ -34,6 +34,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     TENANT_READ = "tenant.read"
     TENANT_WRITE = "tenant.write"
+    CALLERS_ERASE = "callers.erase"  # a data-subject request: delete everything about one caller's number
 
 
 MINIMUM_ROLE: dict[Permission, Role] = {
@@ -55,6 +56,7 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.USERS_MANAGE: "owner",
     Permission.AUDIT_READ: "owner",
     Permission.TENANT_WRITE: "owner",
+    Permission.CALLERS_ERASE: "owner",
 }
 
 

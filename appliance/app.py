@@ -20,6 +20,7 @@ from web import routes
 from web.api import errors
 from web.api.deps import provide_runtime
 from web.auth.access import access_guard
+from web.auth.hosts import HostCheckMiddleware
 from web.auth.identity import IdentityMiddleware
 from web.context import WebContext
 from web.maintenance import maintenance
@@ -68,7 +69,7 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
         },
         state=State({"runtime": runtime, "web": web}),
         guards=[access_guard],
-        middleware=[IdentityMiddleware()],
+        middleware=[HostCheckMiddleware(web.hosts), IdentityMiddleware()],
         template_config=template_config(),
         lifespan=[lifespan],
         # Logging is ours (appliance/logs.py): Litestar would otherwise install its own format over it.

@@ -201,8 +201,11 @@ class BrowserCalls:
         self._calls: dict[str, BrowserCall] = {}
         restrict_ice_addresses(ice_addresses)
 
-    async def answer(self, session: CallSession, sdp: str, kind: str) -> tuple[str, RTCSessionDescription]:
-        call = BrowserCall(session, self._recordings, self._forget)
+    async def answer(
+        self, session: CallSession, sdp: str, kind: str, on_closed: Callable[[], None] = lambda: None
+    ) -> tuple[str, RTCSessionDescription]:
+        """``on_closed`` is called once the call has ended, however it ends (a failed set-up too)."""
+        call = BrowserCall(session, self._recordings, lambda ended: self._forget(ended, on_closed))
         self._calls[call.call_id] = call
         try:
             return call.call_id, await call.answer(sdp, kind)
@@ -210,8 +213,9 @@ class BrowserCalls:
             await call.finish("the call could not be set up")
             raise
 
-    def _forget(self, call: BrowserCall) -> None:
+    def _forget(self, call: BrowserCall, on_closed: Callable[[], None]) -> None:
         self._calls.pop(call.call_id, None)
+        on_closed()
 
     def get(self, call_id: str) -> BrowserCall | None:
         return self._calls.get(call_id)

@@ -1,5 +1,5 @@
 """What the web layer shares across requests: the runtime, accounts, invitations, password resets, sessions,
-tokens, the login throttle and the trusted proxies.
+tokens, the login throttle, the trusted proxies, the box's host names and the test calls in progress.
 Created once with the app and reached through its state, never as a global."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sip.webrtc import BrowserCalls
 from web.auth.client import TrustedProxies
+from web.auth.hosts import AllowedHosts
 from web.auth.throttle import LoginThrottle
 from web.host import WebHost
 from web.store.accounts import Accounts
@@ -17,6 +18,7 @@ from web.store.invitations import Invitations
 from web.store.resets import PasswordResets
 from web.store.sessions import Sessions
 from web.store.tokens import ApiTokens
+from web.trial_calls import TrialCalls
 from web.webhooks import WebhookSender
 
 
@@ -31,8 +33,10 @@ class WebContext:
     tokens: ApiTokens
     throttle: LoginThrottle
     proxies: TrustedProxies
+    hosts: AllowedHosts
     business: BusinessSettings
     browser_calls: BrowserCalls
+    trial_calls: TrialCalls
     webhooks: WebhookSender
 
     @classmethod
@@ -52,7 +56,9 @@ class WebContext:
             tokens=ApiTokens(store, runtime.secret_box),
             throttle=LoginThrottle(web.login_attempts, web.login_window_s),
             proxies=TrustedProxies(web.trusted_proxies),
+            hosts=AllowedHosts(web.host_names),
             business=business,
             webhooks=webhooks,
             browser_calls=BrowserCalls(runtime.settings.recordings_path, web.ice_addresses),
+            trial_calls=TrialCalls(web.max_test_calls),
         )

@@ -1,11 +1,15 @@
-"""The ``[web]`` settings section: sessions, login throttling, trusted proxies, and browser test calls."""
+"""The ``[web]`` settings section: sessions, login throttling, trusted proxies, the box's host names, and
+browser test calls."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
 import msgspec
+
+_HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?$", re.IGNORECASE)
 
 
 class WebSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -19,6 +23,12 @@ class WebSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
     # Addresses WebRTC test calls offer the browser; empty: every address of the box but loopback.
     ice_addresses: list[str] = msgspec.field(default_factory=list)
+    # Names staff reach the box by (e.g. "reception.local"), besides its addresses, "localhost" and its own host
+    # name: a request for any other name is refused (DNS rebinding).
+    host_names: list[str] = msgspec.field(default_factory=list)
+    # Browser test calls and API simulations in progress at once on the whole box (they count towards
+    # sip.max_calls too: a cap of their own keeps them from taking every line).
+    max_test_calls: int = 2
 
     def __post_init__(self) -> None:
         for entry in self.trusted_proxies:
@@ -26,3 +36,10 @@ class WebSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(f"trusted_proxies: '{entry}' is not an address or network") from None
+        for name in self.host_names:
+            if not _HOST_NAME.match(name):
+                raise ValueError(
+                    f"host_names: '{name}' is not a host name (no port, scheme or path: 'reception.local')"
+                )
+        if self.max_test_calls < 1:
+            raise ValueError("max_test_calls must be at least 1")

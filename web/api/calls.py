@@ -13,6 +13,7 @@ from core.calls.simulate import SimulationReport, SimulationRequest, run_simulat
 from web.api.paths import TENANT
 from web.auth.access import require
 from web.auth.policy import Permission, Principal
+from web.context import WebContext
 from web.host import WebHost
 from web.queries.calls import CallDetail, CallFilter, CallPage
 from web.scope import TenantScope
@@ -24,11 +25,18 @@ class SimulateController(Controller):
 
     @post("/simulate", permission="signed_in")
     async def simulate(
-        self, request: Request[Any, Any, Any], runtime: WebHost, principal: Principal, data: SimulationRequest
+        self,
+        request: Request[Any, Any, Any],
+        runtime: WebHost,
+        web: WebContext,
+        principal: Principal,
+        data: SimulationRequest,
     ) -> SimulationReport:
-        """Run one call through the real call loop from typed lines or WAV files (the CLI's `call simulate`)."""
+        """Run one call through the real call loop from typed lines or WAV files (the CLI's `call simulate`).
+        429 while ``web.max_test_calls`` test calls (simulations and browser calls) are in progress."""
         require(request, principal, Permission.CALLS_TEST, data.tenant)
-        return await run_simulation(runtime, data)
+        with web.trial_calls.take("simulation", data.tenant, principal.actor):
+            return await run_simulation(runtime, data)
 
 
 class CallController(Controller):

@@ -48,14 +48,20 @@ class WebRtcController(Controller):
         if data.type != "offer" or "m=audio" not in data.sdp:
             raise InputError("send an SDP offer with an audio section")
         runtime = view.web.runtime
-        await runtime.models.load(("vad", "stt", "llm", "tts"))
-        # The greeting needs no language model: answer now, and evaluate the prompt while the greeting plays.
-        warming = asyncio.create_task(runtime.warm_tenant(view.tenant_id))
-        warming.add_done_callback(_log_failure)
-        session = runtime.new_call(
-            view.tenant_id, channel="webrtc", caller=view.principal.actor, callee="browser test call", rate=RATE
-        )
-        call_id, answer = await view.web.browser_calls.answer(session, data.sdp, data.type)
+        # Taken before the first await, so two offers at once cannot both pass; held until the call ends.
+        slot = view.web.trial_calls.take("browser test call", view.tenant_id, view.principal.actor)
+        try:
+            await runtime.models.load(("vad", "stt", "llm", "tts"))
+            # The greeting needs no language model: answer now, and evaluate the prompt while the greeting plays.
+            warming = asyncio.create_task(runtime.warm_tenant(view.tenant_id))
+            warming.add_done_callback(_log_failure)
+            session = runtime.new_call(
+                view.tenant_id, channel="webrtc", caller=view.principal.actor, callee="browser test call", rate=RATE
+            )
+            call_id, answer = await view.web.browser_calls.answer(session, data.sdp, data.type, on_closed=slot.release)
+        except BaseException:
+            slot.release()
+            raise
         view.audit("call.test", call_id)
         return Answer(call_id=call_id, sdp=answer.sdp, type=answer.type)
 

@@ -56,7 +56,7 @@ class Responder:
         elif isinstance(event, CallerSaid):
             self._work.spawn(self._respond(event), "respond")
         elif isinstance(event, CallerCorrected):
-            self._dialogue.conversation.correct(event.was.text, event.now.text, event.removed)
+            self._dialogue.correct(event.was.text, event.now.text, event.removed)
         elif isinstance(event, CallerDrafted) and not self._order.locked():
             # Nothing is being said or decided: the LLM may read the caller's words before their turn is over.
             self._work.spawn(self._dialogue.prepare(event.text), "prepare")

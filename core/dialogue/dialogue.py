@@ -84,6 +84,12 @@ class Dialogue:
     async def warm(self) -> None:
         await asyncio.gather(self.conversation.warm(), self.flow.warm())
 
+    def correct(self, was: str, now: str, removed: tuple[str, ...]) -> None:
+        """An earlier caller turn redacted after the fact (a card number finished in a later turn): neither the
+        history nor the task in hand keeps the digits."""
+        self.conversation.correct(was, now, removed)
+        self.flow.forget(removed)
+
     async def prepare(self, text: str) -> None:
         """The caller may be about to finish with ``text``: have the LLM read it, unless the flow needs no LLM."""
         if self.flow.fast_path(text) is None:

@@ -31,6 +31,7 @@ from core.dialogue.tasks.emergency import Emergency
 from core.dialogue.tasks.transfer import Transfer
 from core.dialogue.when import When, parse_when
 from core.events import HangupRequested, TransferRequested
+from core.security.cards import scrub
 from core.tenants.document import Service, TenantDocument
 from core.tenants.transfers import HOW_TO_ALLOW, TransferTargets
 from core.tools.base import RunTool, call
@@ -99,6 +100,10 @@ _WITHOUT_DETAILS_OPEN = {"person", "wrong_number"}
 _ASKED_FOR: tuple[Task, ...] = (Booking(), Reschedule(), Cancel(), Lead(), Message())
 _STARTED: tuple[Task, ...] = (Emergency(), Transfer())
 _TASKS = {task.name for task in _ASKED_FOR}
+
+
+# The details a caller says in their own words (the others are chosen from what the business offers).
+_SAID_DETAILS = ("phone", "name", "booking_ref", "address", "reason", "message")
 
 
 class Flow:
@@ -376,6 +381,21 @@ class Flow:
         if slots.get("urgency") in ("hot", "warm", "cold"):
             details.urgency = slots["urgency"]
         return bad
+
+    def forget(self, removed: tuple[str, ...]) -> None:
+        """Digits shown after the fact to be part of a card number (its first half said in an earlier turn): no
+        detail keeps them (the half may have been taken for a phone number), and a task that was about to read
+        them back asks for that detail again."""
+        details, cleared = self.state.details, []
+        for name in _SAID_DETAILS:
+            value = getattr(details, name)
+            if isinstance(value, str) and scrub(value, removed) != value:
+                setattr(details, name, None)
+                cleared.append(name)
+        details.own = {key: value for key, value in details.own.items() if scrub(value, removed) == value}
+        if cleared and self.state.task is not None:
+            self._log.info("details that held part of a card number were dropped", details=cleared)
+            self.state.stage, self.state.asking = "collect", cleared[0]
 
     def ask_again(self) -> FlowTurn | None:
         """The detail the flow is waiting for, asked again after a turn that gave nothing towards it; None when

@@ -151,6 +151,26 @@ async def test_booking_from_first_words_to_confirmation(services: tuple[Inbox, i
     assert all(r.latency_ms < 1000 for r in h.tools)
 
 
+async def test_the_first_half_of_a_card_taken_for_a_phone_number_is_dropped_and_asked_for_again(
+    services: tuple[Inbox, int, Recorded, str],
+) -> None:
+    """A caller reads out half a card where the phone number was asked for; eight digits pass as a number, and the
+    read-back comes. When the next turn shows it was a card, the task must not book with it: the number is
+    dropped and asked for again."""
+    _, smtp_port, _, sms_url = services
+    h = Harness(_tenant(), smtp_port, sms_url)
+    await h.turn("booking", "dental cleaning on Thursday at 10am", service="dental cleaning", when="Thursday at 10am")
+    await h.turn("other", "Sam Okafor")
+    await h.turn("other", "no, a different one")
+    readback = await h.turn("other", "4111 1111")
+    assert "on 4 1, 1 1 1, 1 1 1." in readback.lines[0] and "Shall I book that?" in readback.lines[0]
+    h.flow.forget(("41111111",))
+    assert h.flow.state.details.phone is None and h.flow.state.details.name == "Sam Okafor"
+    again = h.flow.ask_again()
+    assert again is not None and "number" in again.lines[0], again
+    assert h.bookings() == []
+
+
 async def test_a_slot_taken_a_moment_ago_is_refused_with_alternatives(
     services: tuple[Inbox, int, Recorded, str],
 ) -> None:

@@ -8,7 +8,7 @@ import contextlib
 import fcntl
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +34,7 @@ from kb.read import KINDS, ReadOptions, content_type_of, read
 from kb.settings import KbSettings
 from kb.suggest import QUERY as SERVICES_QUERY
 from kb.suggest import ServiceSuggestion, suggest_services
+from kb.upload import discard, receive, remove_stale
 from models.interfaces import Embedder, LlmProvider
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class KnowledgeBase:
         self.jobs = Jobs()
         self._hooks: set[asyncio.Task[None]] = set()
         self._drop_orphans()
+        remove_stale(self._uploads)
 
     # What the conversation uses.
 
@@ -155,22 +157,43 @@ class KnowledgeBase:
         return await self._ingest(tenant_id, url, kind, options, collect, progress, actor, deduplicate=True)
 
     async def add_file(
-        self, tenant_id: str, name: str, data: bytes, *, progress: OnProgress = ignore, actor: str = "cli"
+        self, tenant_id: str, name: str, data: bytes | Path, *, progress: OnProgress = ignore, actor: str = "cli"
     ) -> SourceInfo:
+        """Add a file given as its bytes, or as a file on disk (an upload received by ``receive``), which is read
+        only once the tenant's lock is held."""
         name = Path(name).name
         if not name:
             raise SourceError("a file needs a name")
-        limit = int(self.settings.max_file_mb * 2**20)
-        if len(data) > limit:
-            raise SourceError(f"{name}: {len(data) >> 20} MB is over the limit of {limit >> 20} MB (kb.max_file_mb)")
-        content_type = content_type_of(name, data)
+        limit = self.file_limit()
+        size, head = await asyncio.to_thread(_size_and_head, data) if isinstance(data, Path) else (len(data), data)
+        if size > limit:
+            raise SourceError(f"{name}: {size >> 20} MB is over the limit of {limit >> 20} MB (kb.max_file_mb)")
+        content_type = content_type_of(name, head)
 
         async def collect(report: OnProgress) -> Collected:
             report(Progress(phase="extracting", detail=name))
-            found = await asyncio.to_thread(read, data, content_type, None, name, self._read_options())
+            body = await asyncio.to_thread(data.read_bytes) if isinstance(data, Path) else data
+            found = await asyncio.to_thread(read, body, content_type, None, name, self._read_options())
             return Collected([found.document], found.document.notes)
 
         return await self._ingest(tenant_id, name, KINDS[content_type], {}, collect, progress, actor)
+
+    async def receive(self, name: str, pieces: AsyncIterable[bytes], *, declared: int | None = None) -> Path:
+        """An upload written to a temporary file under the knowledge directory as it arrives; refused with
+        ``UploadTooLarge`` (nothing kept) as soon as it passes ``kb.max_file_mb``. Give it to ``add_upload``."""
+        return await receive(pieces, self._uploads, Path(name).name, self.file_limit(), declared=declared)
+
+    async def add_upload(
+        self, tenant_id: str, name: str, path: Path, *, progress: OnProgress = ignore, actor: str = "api"
+    ) -> SourceInfo:
+        """``add_file`` from a file made by ``receive``, which is removed once done, whatever the outcome."""
+        try:
+            return await self.add_file(tenant_id, name, path, progress=progress, actor=actor)
+        finally:
+            discard(path)
+
+    def file_limit(self) -> int:
+        return int(self.settings.max_file_mb * 2**20)
 
     async def add_faq(self, tenant_id: str, *, progress: OnProgress = ignore, actor: str = "cli") -> SourceInfo:
         """The FAQ text of the tenant file, so that it can be searched like any other source."""
@@ -339,6 +362,10 @@ class KnowledgeBase:
         finally:
             os.close(fd)
 
+    @property
+    def _uploads(self) -> Path:
+        return self._root / "uploads"
+
     def _fetcher(self) -> Fetcher:
         s = self.settings
         limits = FetchLimits(int(s.max_page_mb * 2**20), int(s.max_decompressed_mb * 2**20), s.fetch_timeout_s)
@@ -353,6 +380,12 @@ class KnowledgeBase:
         for name in self._index.names() - in_use:
             log.info("dropping unused knowledge table %s (left by an interrupted ingest)", name)
             self._index.drop(name)
+
+
+def _size_and_head(path: Path) -> tuple[int, bytes]:
+    """A file's size and its first bytes, enough to tell its type."""
+    with path.open("rb") as f:
+        return os.fstat(f.fileno()).st_size, f.read(512)
 
 
 def _inline_block(quoted: list[str]) -> str:

@@ -99,7 +99,7 @@ def test_kb_commands_through_a_running_server(tmp_path: Path, models_dir: Path, 
         assert any("£12" in h["text"] for h in hits)
         headers = {"Authorization": f"Bearer {server.token}"}
         big = httpx.put(f"{server.url}/api/v1/kb/example/files/big.txt", content=b"a" * (3 << 20), headers=headers)
-        assert big.status_code == 400 and "over the limit of 1 MB" in big.json()["detail"]
+        assert big.status_code == 413 and "over the limit of 1 MB" in big.json()["detail"]
         job = httpx.post(f"{server.url}/api/v1/kb/example/websites", json={"url": "http://10.0.0.7/"}, headers=headers)
         assert job.status_code == 202
         while (state := httpx.get(f"{server.url}/api/v1/kb/example/jobs/{job.json()['id']}", headers=headers).json())[

@@ -3,20 +3,24 @@ searched and removed, and services suggested from the knowledge."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
+from litestar.exceptions import HTTPException
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 from kb.catalog import KnowledgeSummary
-from kb.errors import SourceError
 from kb.fusion import Hit
 from kb.jobs import IngestJob
 from kb.suggest import ServiceSuggestion
+from kb.upload import UploadTooLarge
 from web.auth.policy import Permission
 from web.host import WebHost
+
+log = logging.getLogger(__name__)
 
 
 class WebsiteRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -54,18 +58,22 @@ class KnowledgeController(Controller):
         request_max_body_size=None,
     )
     async def add_file(self, runtime: WebHost, tenant_id: str, name: str, request: Request) -> IngestJob:  # type: ignore[type-arg]
-        """Add a PDF, HTML, text or Markdown file, sent as the request body; watch the returned job."""
+        """Add a PDF, HTML, text or Markdown file, sent as the request body; watch the returned job. A body over
+        ``kb.max_file_mb`` is refused with 413 as soon as it passes the limit."""
         runtime.tenants.get(tenant_id)
         kb = runtime.kb
-        limit = int(kb.settings.max_file_mb * 2**20)
-        body = bytearray()
-        async for piece in request.stream():
-            body += piece
-            if len(body) > limit:
-                raise SourceError(f"{name}: over the limit of {limit >> 20} MB (kb.max_file_mb)")
-        data = bytes(body)
+        # To a temporary file as it arrives (never whole in memory); the job reads it under the tenant's lock.
+        declared = request.headers.get("content-length", "")
+        try:
+            path = await kb.receive(name, request.stream(), declared=int(declared) if declared.isdigit() else None)
+        except UploadTooLarge as exc:
+            log.warning(
+                "knowledge upload %s for tenant %s refused: over kb.max_file_mb (%s MB); raise it in the settings "
+                "if such files are expected", name, tenant_id, kb.settings.max_file_mb,
+            )  # fmt: skip
+            raise HTTPException(status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=str(exc)) from None
         return kb.jobs.start(
-            tenant_id, name, lambda report: kb.add_file(tenant_id, name, data, progress=report, actor="api")
+            tenant_id, name, lambda report: kb.add_upload(tenant_id, name, path, progress=report, actor="api")
         )
 
     @post("/{tenant_id:str}/faq", permission=Permission.KNOWLEDGE_WRITE, status_code=HTTP_202_ACCEPTED)

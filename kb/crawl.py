@@ -7,6 +7,7 @@ the source is then kept rather than replaced by part of the site.
 
 from __future__ import annotations
 
+import logging
 import time
 import urllib.robotparser
 from collections.abc import Callable
@@ -15,8 +16,10 @@ from urllib.parse import urlsplit
 
 from kb.document import Document
 from kb.errors import SourceError
-from kb.fetch import Fetcher, FetchFailed
+from kb.fetch import Fetcher, FetchFailed, TimeUp
 from kb.read import ReadOptions, read
+
+log = logging.getLogger(__name__)
 
 _SKIP_SUFFIXES = (
     ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".ico", ".css", ".js", ".zip", ".gz", ".mp3", ".mp4",
@@ -69,12 +72,23 @@ async def crawl(
         if time.monotonic() > deadline:
             result.notes.append(f"stopped after {limits.seconds:.0f} s (kb.max_crawl_seconds)")
             break
-        if not await _allowed(fetcher, robots, url, agent):
+        try:
+            # Each request gets the time left (kb.max_crawl_seconds) as its deadline: a server that trickles a
+            # page in byte by byte cannot hold the crawl past its limit.
+            allowed = await _allowed(fetcher, robots, url, agent, deadline)
+            fetched = await fetcher.get(url, deadline=deadline) if allowed else None
+        except TimeUp:
+            stopped = f"stopped after {limits.seconds:g} s (kb.max_crawl_seconds): the time limit was reached"
+            log.warning("crawl from %s %s while fetching %s; %d pages kept", start, stopped, url, len(result.documents))
+            if first:
+                raise SourceError(f"{url}: {stopped} before the first page arrived") from None
+            result.notes.append(f"{stopped} while fetching {url}; the {len(result.documents)} pages before it kept")
+            break
+        if fetched is None:
             if first:
                 raise SourceError(f"{url}: the site's robots.txt does not allow fetching it")
             result.notes.append(f"{url}: not fetched (robots.txt)")
             continue
-        fetched = await fetcher.get(url)
         result.bytes += len(fetched.body)
         if first:
             site = site_of(fetched.url)
@@ -115,14 +129,14 @@ def _worth_fetching(url: str) -> bool:
 
 
 async def _allowed(
-    fetcher: Fetcher, robots: dict[str, urllib.robotparser.RobotFileParser], url: str, agent: str
+    fetcher: Fetcher, robots: dict[str, urllib.robotparser.RobotFileParser], url: str, agent: str, deadline: float
 ) -> bool:
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
     parser = robots.get(origin)
     if parser is None:
         parser = urllib.robotparser.RobotFileParser()
-        fetched = await fetcher.get(f"{origin}/robots.txt")
+        fetched = await fetcher.get(f"{origin}/robots.txt", deadline=deadline)
         if fetched.status >= 500:
             raise FetchFailed(f"{origin}/robots.txt: the server failed (HTTP {fetched.status}); try again later")
         # A missing robots.txt (4xx) allows everything.

@@ -4,7 +4,9 @@ decompressed."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import zlib
 from dataclasses import dataclass
 
@@ -37,6 +39,10 @@ class FetchFailed(SourceError):
     """The server could not be reached, broke off, or sent something unusable; worth trying again later."""
 
 
+class TimeUp(SourceError):
+    """A fetch was stopped at its deadline (the crawl's time limit), whatever stage it had reached."""
+
+
 class Fetcher:
     def __init__(self, guard: Guard, limits: FetchLimits, user_agent: str) -> None:
         self._limits = limits
@@ -55,9 +61,24 @@ class Fetcher:
     async def __aexit__(self, *_: object) -> None:
         await self.close()
 
-    async def get(self, url: str) -> Fetched:
+    async def get(self, url: str, *, deadline: float | None = None) -> Fetched:
         """GET ``url``, following up to five redirects, each one checked before it is connected to. A refused
-        address is named (the person adding a source can allow it); any other failure to connect is not."""
+        address is named (the person adding a source can allow it); any other failure to connect is not.
+
+        With a ``deadline`` (``time.monotonic()``), the whole request (name lookups, connecting, every redirect and
+        the body, however slowly it trickles in) must finish by then, or ``TimeUp`` is raised."""
+        if deadline is None:
+            return await self._get(url)
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(remaining):
+                return await self._get(url)
+        except TimeoutError:
+            raise TimeUp(f"{url}: the time limit was reached while fetching it") from None
+
+    async def _get(self, url: str) -> Fetched:
         try:
             async with self._client.stream("GET", url) as opened:
                 response = opened.response

@@ -24,8 +24,9 @@ import structlog
 
 # Keys whose values are what a caller (or the assistant, repeating them) said, wherever they are logged.
 _WORDS = frozenset({"text", "reply", "said"})
-# The business's own numbers, which callers ring: kept whole.
-_OURS = frozenset({"callee", "did", "to"})
+# The business's own numbers, which callers ring (``dialled``: the number a SIP request was for), and where staff
+# or a transfer would send a call (``target``): kept whole, an operator needs them to act.
+_OURS = frozenset({"callee", "did", "to", "dialled", "target"})
 # A phone number as carriers, SIP URIs and our stores write it: 8-15 digits, standing alone.
 _NUMBER = re.compile(r"(?<![\w.])\+?\d{5,12}(\d{3})(?![\w])")
 

@@ -202,7 +202,7 @@ class LlamaCppLlm:
         rng = np.random.default_rng([self._seed, zlib.crc32(tokens.tobytes())])
         # Property order matters: it is the order the grammar makes the model write them in.
         sampler = GrammarSampler(self._vocab, _gbnf(json.dumps(schema)), self._end_tokens, rng, _TEMPERATURE)
-        written = JsonCloser()
+        written = JsonCloser(schema)
 
         def emit(text: str) -> None:
             written.feed(text)

@@ -47,13 +47,15 @@ lint: install
 install: $(STAMP)
 
 # Re-install when the project's dependencies change.
-$(STAMP): pyproject.toml $(LLAMA_WHEEL_STAMP) | debs $(BIN)/python
+$(STAMP): pyproject.toml Makefile $(LLAMA_WHEEL_STAMP) | debs $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip wheel
 	# The CPU build of torch, pinned first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q --force-reinstall --no-deps $(LLAMA_BUILD)/llama_cpp_python-*.whl
 	# aiortc's media stack only from wheels: a source build of av needs FFmpeg headers.
 	$(BIN)/pip install -q --only-binary=av,aiortc,pylibsrtp,google-crc32c -e ".[dev,llm-1-5b]"
+	# The turn model's weights ship inside pipecat-ai; only that one file is used, so none of its dependencies.
+	$(BIN)/pip install -q --no-deps "pipecat-ai==1.14.0"
 	touch $(STAMP)
 
 # Built from source (about 10 minutes on 2 cores) for this machine's CPU, but without AMX: llama.cpp's AMX kernels

@@ -78,6 +78,7 @@ class Runtime:
             llm=self.models.llm(),
             tts=self.models.tts(),
             foreground=self.models.foreground,
+            turn=self.models.turn() if self.settings.calls.turn_detection else None,
         )
 
     def new_call(

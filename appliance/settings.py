@@ -175,6 +175,12 @@ def _check_ranges(settings: Settings) -> None:
             "calls.speculate_after_ms must be at least 50 (set it above endpoint_silence_ms to turn it off)",
         ),
         (0.05 <= settings.calls.vad_threshold <= 0.95, "calls.vad_threshold must be 0.05 to 0.95"),
+        (0.05 <= settings.calls.turn_threshold <= 0.95, "calls.turn_threshold must be 0.05 to 0.95"),
+        (
+            settings.calls.turn_pause_ms <= settings.calls.turn_fallback_ms <= 5000,
+            "calls.turn_fallback_ms must be from turn_pause_ms to 5000",
+        ),
+        (settings.calls.turn_pause_ms >= 100, "calls.turn_pause_ms must be at least 100"),
         (settings.calls.max_reply_tokens >= 16, "calls.max_reply_tokens must be at least 16"),
         *((False, problem) for problem in check_kb_settings(settings.kb)),
         (1 <= settings.web.session_hours <= 24 * 30, "web.session_hours must be 1 to 720"),

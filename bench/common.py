@@ -72,7 +72,7 @@ async def bench_runtime(
         try:
             for path in tenant_files:
                 runtime.tenants.save(load_tenant_file(path), replace=True, actor="bench")
-            await runtime.models.load(("vad", "stt", "llm", "tts", "embedder"))
+            await runtime.models.load(("vad", "turn", "stt", "llm", "tts", "embedder"))
             for tenant in warm:
                 await runtime.warm_tenant(tenant)
             yield runtime

@@ -61,6 +61,16 @@ class SpeechPaused:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnJudged:
+    """The turn model's view of the pause that began at ``speech_end``: how likely the caller has finished, and
+    the seconds the decision took."""
+
+    speech_end: float
+    probability: float
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechResumed:
     """The caller spoke again before the turn was over: any speculative transcription is void."""
 
@@ -241,6 +251,7 @@ Event = (
     | HoldSpeech
     | BargeIn
     | SpeechPaused
+    | TurnJudged
     | SpeechResumed
     | CallerDrafted
     | UtteranceEnded

@@ -15,8 +15,8 @@ from typing import Literal
 
 from models.errors import ModelError
 
-Role = Literal["stt", "llm", "tts", "vad", "embedder"]
-ROLES: tuple[Role, ...] = ("vad", "stt", "llm", "tts", "embedder")
+Role = Literal["stt", "llm", "tts", "vad", "turn", "embedder"]
+ROLES: tuple[Role, ...] = ("vad", "turn", "stt", "llm", "tts", "embedder")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,17 @@ CATALOG: dict[str, ModelSpec] = {
                 "silero_vad",
                 ("data/silero_vad.onnx",),
                 "201dd9d4a77e1578d71559027663e149a3f95634998feb3e8ae620855d5067e3",
+            ),
+        ),
+        ModelSpec(
+            "smart-turn-v3.2",
+            "turn",
+            "Smart Turn v3.2 end-of-turn model (ONNX, int8), from the pipecat-ai wheel without its dependencies",
+            "BSD-2-Clause",
+            PackageModel(
+                "pipecat",
+                ("audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx",),
+                "22d1086bfda0c35db770810e288acb74f7847199e37bada64c06f96cd5ef54c0",
             ),
         ),
         ModelSpec(

@@ -17,6 +17,7 @@ class ModelSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     llm: str = "qwen2.5-coder-0.5b"
     tts: str = "piper-en_US-joe-medium"
     vad: str = "silero-vad"
+    turn: str = "smart-turn-v3.2"
     embedder: str = "all-minilm-l6-v2"
     threads: int = 2
     llm_context: int = 8192

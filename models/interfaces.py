@@ -76,6 +76,14 @@ class VadProvider(Protocol):
         ...
 
 
+class TurnDetector(Protocol):
+    sample_rate: int
+
+    def complete(self, audio: Float32) -> float:
+        """How likely the caller has finished their turn, from the audio of it so far (0 to 1). Blocking."""
+        ...
+
+
 class Embedder(Protocol):
     dimension: int
 

@@ -16,7 +16,7 @@ from models.config import ModelSettings
 from models.device import Device, choose_device, llama_supports_gpu
 from models.errors import ModelError
 from models.foreground import Foreground
-from models.interfaces import Embedder, LlmProvider, SttProvider, TtsProvider, VadProvider
+from models.interfaces import Embedder, LlmProvider, SttProvider, TtsProvider, TurnDetector, VadProvider
 from models.resolve import ResolvedModel, resolve
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ class ModelSet:
 
     def vad(self) -> VadProvider:
         return cast(VadProvider, self._get("vad"))
+
+    def turn(self) -> TurnDetector:
+        return cast(TurnDetector, self._get("turn"))
 
     def stt(self) -> SttProvider:
         return cast(SttProvider, self._get("stt"))
@@ -118,6 +121,11 @@ class ModelSet:
 
         return "cpu", SileroVad(path)
 
+    def _load_turn(self, path: Path) -> tuple[Device, object]:
+        from models.smart_turn import SmartTurn
+
+        return "cpu", SmartTurn(path)
+
     def _load_stt(self, path: Path) -> tuple[Device, object]:
         from models.whisper_stt import WhisperStt
 
@@ -155,6 +163,7 @@ class ModelSet:
 
 _FACTORIES: dict[Role, Callable[[ModelSet, Path], tuple[Device, object]]] = {
     "vad": ModelSet._load_vad,
+    "turn": ModelSet._load_turn,
     "stt": ModelSet._load_stt,
     "llm": ModelSet._load_llm,
     "tts": ModelSet._load_tts,

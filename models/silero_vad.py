@@ -8,6 +8,7 @@ import numpy as np
 import onnxruntime
 
 from models.interfaces import Float32
+from models.onnx_session import single_thread_session
 
 _SAMPLE_RATE = 16_000
 _FRAME = 512  # 32 ms at 16 kHz, the frame size the model was trained on
@@ -33,13 +34,7 @@ class SileroVad:
     frame_samples = _FRAME
 
     def __init__(self, path: Path) -> None:
-        options = onnxruntime.SessionOptions()
-        # One frame is ~0.2 ms of work; thread hand-offs would cost more than they save.
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = single_thread_session(path)
 
     def stream(self) -> SileroVadStream:
         return SileroVadStream(self._session)

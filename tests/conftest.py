@@ -49,7 +49,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Itera
 @pytest.fixture(scope="session")
 async def loaded(runtime: Runtime) -> AsyncIterator[Runtime]:
     """The runtime with the call models loaded (the embedder matches questions to the business's facts)."""
-    await runtime.models.load(("vad", "stt", "llm", "tts", "embedder"))
+    await runtime.models.load(("vad", "turn", "stt", "llm", "tts", "embedder"))
     yield runtime
 
 

@@ -1,4 +1,5 @@
-"""Finds where the caller's utterances start and end: Silero VAD per 32 ms frame, then a silence window."""
+"""Finds where the caller's utterances start and end: Silero VAD per 32 ms frame, then either the turn model's
+judgement at the first pause or a silence window."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from core.events import (
     SpeechPaused,
     SpeechResumed,
     SpeechStarted,
+    TurnJudged,
     UtteranceEnded,
 )
 from models.interfaces import Float32, VadProvider
@@ -38,6 +40,13 @@ class EndpointPolicy:
     silence_s: float
     min_speech_s: float
     speculate_s: float
+    # With a turn model: a pause it judges finished (``turn_threshold``) ends the turn; otherwise the turn ends
+    # after ``fallback_s`` of silence, so a caller who trails off is not left waiting. None: ``silence_s`` alone.
+    fallback_s: float | None = None
+    turn_threshold: float = 0.5
+    # The model is asked at the first pause (``speculate_s``, with the speculative transcription), but a turn it
+    # judges finished ends no sooner than this: shorter pauses inside a sentence are common.
+    turn_pause_s: float = 0.3
     # While the assistant speaks: a phone line has no echo cancellation, so the caller must be clearly speech,
     # clearly louder than our own voice coming back, and for long enough.
     barge_in_threshold: float = 0.8
@@ -83,6 +92,7 @@ class Listener:
         self._last_speech = 0.0
         self._run = 0
         self._paused = False
+        self._finished = False  # the turn model judged the current pause the end of the turn
         self._patience = 0.0
         self._holding = False
 
@@ -93,6 +103,9 @@ class Listener:
     def handle(self, event: Event) -> None:
         if isinstance(event, ListenFor):
             self._patience = _PATIENCE.get(event.expect or "", 0.0)
+            return
+        if isinstance(event, TurnJudged):
+            self._judged(event)
             return
         if not isinstance(event, AudioIn):
             return
@@ -138,16 +151,42 @@ class Listener:
         if p >= policy.threshold:
             self._last_speech = self._t
             if self._paused:
-                self._paused = False
+                self._paused, self._finished = False, False
                 self._publish(SpeechResumed(at=self._t))
         silent_for = self._t - self._last_speech
         quiet = p < policy.threshold - _HYSTERESIS
         too_long = self._t - self._start >= _MAX_UTTERANCE_S
-        if (silent_for >= policy.silence_s + self._patience and quiet) or too_long:
+        judged_over = self._finished and silent_for >= policy.turn_pause_s
+        if ((silent_for >= self._silence_limit() or judged_over) and quiet) or too_long:
             self._end(too_long)
         elif silent_for >= policy.speculate_s + self._patience and quiet and not self._paused:
             self._paused = True
             self._publish(SpeechPaused(audio=self._utterance(), speech_end=self._last_speech))
+
+    def _silence_limit(self) -> float:
+        """How much silence ends the turn without the turn model's word. A read-out (digits, an address) keeps
+        its longer window whatever the model says: people pause inside a phone number on purpose."""
+        policy = self.policy
+        if policy.fallback_s is None or self._patience:
+            return policy.silence_s + self._patience
+        return policy.fallback_s
+
+    def _judged(self, judged: TurnJudged) -> None:
+        # Only a judgement of the pause the caller is still in counts: speech since then made it void.
+        current = self._speech is not None and self._paused and judged.speech_end == self._last_speech
+        if not current or self.policy.fallback_s is None or self._patience:
+            return
+        finished = judged.probability >= self.policy.turn_threshold
+        self._log.debug(
+            "turn judged",
+            finished=finished,
+            probability=round(judged.probability, 2),
+            ms=round(judged.seconds * 1000),
+        )
+        if finished and self._t - self._last_speech >= self.policy.turn_pause_s:
+            self._end(False)
+        else:
+            self._finished = finished
 
     def _utterance(self) -> Float32:
         """The speech so far, with a short tail of the silence after it."""
@@ -157,7 +196,7 @@ class Listener:
 
     def _end(self, forced: bool) -> None:
         audio = self._utterance()
-        self._speech, self._run, self._paused = None, 0, False
+        self._speech, self._run, self._paused, self._finished = None, 0, False, False
         self._preroll.clear()
         if forced:
             self._log.info("utterance cut at the maximum length", seconds=_MAX_UTTERANCE_S)

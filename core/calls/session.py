@@ -22,6 +22,7 @@ from core.calls.responder import Responder
 from core.calls.settings import CallSettings
 from core.calls.speaker import Speaker
 from core.calls.transcriber import Transcriber
+from core.calls.turn_judge import TurnJudge
 from core.calls.turns import TurnTracker
 from core.dialogue.dialogue import Dialogue
 from core.dialogue.outcome import call_outcome
@@ -40,7 +41,7 @@ from core.store.calls import CallRepository
 from core.store.database import utcnow
 from core.tenants.document import TenantDocument
 from models.foreground import Foreground
-from models.interfaces import LlmProvider, Pcm16, SttProvider, TtsProvider, VadProvider
+from models.interfaces import LlmProvider, Pcm16, SttProvider, TtsProvider, TurnDetector, VadProvider
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class Models:
     llm: LlmProvider
     tts: TtsProvider
     foreground: Foreground
+    turn: TurnDetector | None = None  # None: the box's calls.turn_detection is off
 
 
 class CallSession:
@@ -77,6 +79,7 @@ class CallSession:
         self._clock = clock
         publish = self.bus.publish
         self._to_model_rate = StreamResampler(rate, models.vad.sample_rate)
+        turn = _turn_detector(models, tenant, self.log)
         self.listener = Listener(
             models.vad,
             EndpointPolicy(
@@ -84,6 +87,12 @@ class CallSession:
                 silence_s=(tenant.assistant.endpoint_silence_ms or settings.endpoint_silence_ms) / 1000,
                 min_speech_s=settings.min_speech_ms / 1000,
                 speculate_s=settings.speculate_after_ms / 1000,
+                # A business that asked for more silence than the fallback keeps it.
+                fallback_s=max(settings.turn_fallback_ms, tenant.assistant.endpoint_silence_ms or 0) / 1000
+                if turn
+                else None,
+                turn_threshold=settings.turn_threshold,
+                turn_pause_s=settings.turn_pause_ms / 1000,
                 barge_in_threshold=settings.barge_in_threshold,
                 barge_in_min_s=settings.barge_in_min_ms / 1000,
                 echo_margin=settings.echo_margin,
@@ -98,6 +107,8 @@ class CallSession:
         self.cards = CardGuard(publish, self.log)
         self.turns = TurnTracker(publish)
         self._recorder = CallRecorder(calls, call.tenant_id, call.id, self.log)
+        if turn is not None:
+            self.bus.subscribe(TurnJudge(turn, publish, self.work, self.log))
         for stage in (
             self.listener,
             Transcriber(models.stt, publish, self.work, self.log, self.cards, clock),
@@ -187,3 +198,17 @@ class CallSession:
         await self._recorder.close()
         self.log.info("call ended", reason=reason, outcome=call.outcome, seconds=call.duration_s)
         return call
+
+
+def _turn_detector(models: Models, tenant: TenantDocument, log: structlog.stdlib.BoundLogger) -> TurnDetector | None:
+    """The turn model for this call, unless the box or the business turned it off."""
+    if models.turn is None or tenant.assistant.turn_detection is False:
+        return None
+    if models.turn.sample_rate != models.vad.sample_rate:
+        log.warning(
+            "the turn model hears another sample rate than the VAD; the caller's turns end on silence alone",
+            turn_rate=models.turn.sample_rate,
+            vad_rate=models.vad.sample_rate,
+        )
+        return None
+    return models.turn

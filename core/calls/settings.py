@@ -11,6 +11,13 @@ class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     telephony_rate: Literal[8000, 16000] = 8000
     endpoint_silence_ms: int = 500
     speculate_after_ms: int = 150
+    # The turn model (models.turn) is asked at each pause (speculate_after_ms): a pause it judges the end of the
+    # turn (turn_threshold) ends it after turn_pause_ms of silence; any other after turn_fallback_ms. Off:
+    # endpoint_silence_ms alone decides. The README's "When the caller has finished" says how these were chosen.
+    turn_detection: bool = True
+    turn_threshold: float = 0.5
+    turn_pause_ms: int = 300
+    turn_fallback_ms: int = 800
     vad_threshold: float = 0.5
     barge_in: bool = True
     barge_in_threshold: float = 0.8

@@ -204,7 +204,7 @@ async def run_simulation(host: CallHost, request: SimulationRequest) -> Simulati
     """A whole simulated call: validate, warm the tenant's prompt (as a serving box has), run, report."""
     turns = caller_turns(request)
     session = host.new_call(request.tenant, channel="simulated", caller="simulator", callee=None, rate=request.rate)
-    await host.models.load(("vad", "stt", "llm", "tts"))
+    await host.models.load(("vad", "turn", "stt", "llm", "tts"))
     await host.warm_tenant(request.tenant)
     result = await simulate_call(session, turns, realtime=request.realtime)
     return SimulationReport(

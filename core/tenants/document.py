@@ -50,6 +50,9 @@ class Assistant(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     escalation_words: list[str] = msgspec.field(default_factory=list)
     # Silence that ends a caller's turn, if this business's callers need more (or less) than the box's setting.
     endpoint_silence_ms: int | None = None
+    # The turn model deciding when a caller has finished (the box's calls.turn_detection): false for callers it
+    # misjudges, so that endpoint_silence_ms alone decides.
+    turn_detection: bool | None = None
 
 
 class Emergency(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -59,7 +59,7 @@ def test_health_reports_every_model_and_the_store(
     health = httpx.get(f"{url}/healthz").json()
     assert health["status"] == "ok"
     assert health["device"] in ("cpu", "cuda")
-    assert {m["role"] for m in health["models"]} == {"vad", "stt", "llm", "tts", "embedder"}
+    assert {m["role"] for m in health["models"]} == {"vad", "turn", "stt", "llm", "tts", "embedder"}
     assert all(m["state"] == "loaded" and m["device"] in ("cpu", "cuda") for m in health["models"])
     assert health["store"]["open"] is True
 

@@ -51,7 +51,7 @@ class WebRtcController(Controller):
         # Taken before the first await, so two offers at once cannot both pass; held until the call ends.
         slot = view.web.trial_calls.take("browser test call", view.tenant_id, view.principal.actor)
         try:
-            await runtime.models.load(("vad", "stt", "llm", "tts"))
+            await runtime.models.load(("vad", "turn", "stt", "llm", "tts"))
             # The greeting needs no language model: answer now, and evaluate the prompt while the greeting plays.
             warming = asyncio.create_task(runtime.warm_tenant(view.tenant_id))
             warming.add_done_callback(_log_failure)

@@ -18,6 +18,8 @@ class Transcription:
     text: str
     language: str
     audio_seconds: float
+    # Why the words are not to be answered ("repeats itself", "not speech"); None when they can be.
+    rejected: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,10 @@ phone line the words came out the same, on robotic speech more often wrong. So a
 (an average log-probability per token below ``_UNSURE``) is made again in the full window, which is what Whisper
 does too, at higher temperatures, when it doubts a result. On our clips that re-ran 4-8 % of natural utterances
 and most robotic ones, and matched the full window's word error rate on both.
+
+Words that repeat the way a decoder in a loop does (models/transcript_checks.py) are decoded again in the full
+window, then with repeated phrases forbidden; if they still loop, or Whisper heard no speech and is unsure of what
+it wrote (hiss, music), the transcription says so in ``rejected`` and the call does not answer it.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from faster_whisper.transcribe import get_suppressed_tokens
 
 from models.device import Device
 from models.interfaces import Float32, Transcription
+from models.transcript_checks import looped, not_speech
 
 _FULL_FRAMES = 3000  # Whisper's 30 s window, in mel frames of 10 ms
 _SILENCE_AFTER_FRAMES = 500  # at least this much padding after a long utterance
 _MAX_TOKENS = 224  # half of Whisper's text context: far more than a caller says in one turn
 _UNSURE = -0.5
+_NO_REPEAT = 3  # on the last decode of a looping transcript: no three tokens twice
 
 
 class WhisperStt:
@@ -55,14 +61,18 @@ class WhisperStt:
     def _transcribe(self, audio: Float32) -> Transcription:
         features = self._whisper.feature_extractor(audio)
         frames = min(_FULL_FRAMES, max(self._window, features.shape[-1] + _SILENCE_AFTER_FRAMES))
-        text, language, score = self._decode(features, frames)
-        if score < _UNSURE and frames < _FULL_FRAMES:
-            text, language, _ = self._decode(features, _FULL_FRAMES)
-        return Transcription(text=text, language=language, audio_seconds=len(audio) / self.sample_rate)
+        text, language, score, no_speech = self._decode(features, frames)
+        if (score < _UNSURE or looped(text)) and frames < _FULL_FRAMES:
+            text, language, score, no_speech = self._decode(features, _FULL_FRAMES)
+        if looped(text):
+            text, language, score, no_speech = self._decode(features, _FULL_FRAMES, no_repeat=_NO_REPEAT)
+        seconds = len(audio) / self.sample_rate
+        rejected = "repeats itself" if looped(text) else "not speech" if not_speech(no_speech, score) else None
+        return Transcription(text=text, language=language, audio_seconds=seconds, rejected=rejected)
 
-    def _decode(self, features: Float32, frames: int) -> tuple[str, str, float]:
-        """The words in the first ``frames`` of ``features`` (padded with silence), their language, and the
-        average log-probability of their tokens."""
+    def _decode(self, features: Float32, frames: int, no_repeat: int = 0) -> tuple[str, str, float, float]:
+        """The words in the first ``frames`` of ``features`` (padded with silence), their language, the average
+        log-probability of their tokens and the probability that there was no speech at all."""
         window = np.ascontiguousarray(pad_or_trim(features, frames)[np.newaxis])
         encoded = self._model.encode(ctranslate2.StorageView.from_array(window), to_cpu=False)
         tokenizer = self._english
@@ -78,6 +88,8 @@ class WhisperStt:
             suppress_blank=True,
             suppress_tokens=list(get_suppressed_tokens(tokenizer, (-1,)) or ()),
             return_scores=True,
+            return_no_speech_prob=True,
+            no_repeat_ngram_size=no_repeat,
         )[0]
         text = tokenizer.decode(result.sequences_ids[0]).strip()
-        return text, tokenizer.language_code, float(result.scores[0])
+        return text, tokenizer.language_code, float(result.scores[0]), float(result.no_speech_prob)

@@ -58,3 +58,21 @@ def concat(clips: list[Pcm16], gap_s: float, rate: int = 16000) -> Pcm16:
     for clip in clips:
         pieces += [clip, gap]
     return np.concatenate(pieces)
+
+
+def not_speech(seconds: float, seed: int = 7, rate: int = 16000) -> dict[str, Pcm16]:
+    """Sounds a line carries that are not a caller speaking: hiss (about -40 dBFS), mains hum, a buzz, a melody
+    of music on hold, and swelling chords; before the phone line (pass them through ``phone_band``)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    notes = [262, 330, 392, 523, 392, 330, 294, 262]
+    melody = np.sin(2 * np.pi * np.array([notes[int(x * 2) % len(notes)] for x in t]) * t) * 8000
+    chords = sum(np.sin(2 * np.pi * f * t * (1 + (np.floor(t * 2) % 4) / 8)) for f in (220, 330, 440))
+    sounds = {
+        "hiss": rng.normal(0, 330, t.size),
+        "hum": np.sin(2 * np.pi * 50 * t) * 3000 + rng.normal(0, 300, t.size),
+        "buzz": np.sign(np.sin(2 * np.pi * 120 * t)) * 4000,
+        "music on hold": melody,
+        "chords": chords * 3000 * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)),
+    }
+    return {name: np.clip(x, -32768, 32767).astype(np.int16) for name, x in sounds.items()}

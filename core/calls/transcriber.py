@@ -12,7 +12,8 @@ import structlog
 
 from core.calls.bus import Work
 from core.calls.cards import CardGuard
-from core.events import CallerDrafted, CallerSaid, Event, SpeechPaused, SpeechResumed, UtteranceEnded
+from core.dialogue.conversation import FALLBACK_REPLY
+from core.events import CallerDrafted, CallerSaid, Event, SayLine, SpeechPaused, SpeechResumed, UtteranceEnded
 from models.errors import ModelError
 from models.interfaces import SttProvider, Transcription
 
@@ -58,7 +59,8 @@ class Transcriber:
         with contextlib.suppress(asyncio.CancelledError, ModelError):
             result = await asyncio.shield(task)
             # Still the words of the pause the caller is in (not made void by more speech): worth preparing for.
-            if self._speculative is not None and self._speculative[2] is task and _WORDS.search(result.text):
+            current = self._speculative is not None and self._speculative[2] is task
+            if current and result.rejected is None and _WORDS.search(result.text):
                 self._publish(CallerDrafted(self._cards.draft(result.text)))
 
     def _drop_speculation(self) -> None:
@@ -89,6 +91,18 @@ class Transcriber:
                 self._log.error("transcription failed; the utterance is dropped", error=str(exc))
                 return
             stt_ms = (self._clock() - started) * 1000
+            if result.rejected == "repeats itself":
+                # Whisper's decoder looped and could not be got out of it: answering would answer a hallucination.
+                self._log.warning(
+                    "transcript repeats itself; the caller is asked to say it again",
+                    seconds=round(result.audio_seconds, 2),
+                    characters=len(result.text),
+                )
+                self._publish(SayLine(FALLBACK_REPLY, "not-heard"))
+                return
+            if result.rejected is not None:
+                self._log.info("utterance was not speech", seconds=round(result.audio_seconds, 2))
+                return
             if not _WORDS.search(result.text):
                 self._log.info("utterance had no words", seconds=round(result.audio_seconds, 2))
                 return

@@ -80,7 +80,8 @@ class KnowledgeBase:
         self._inline: dict[str, str | None] = {}
         self.on_change: list[Callable[[str], Awaitable[None]]] = []  # called with a tenant id after each change
         self.jobs = Jobs()
-        self._hooks: set[asyncio.Task[None]] = set()
+        # Per tenant, what runs the ``on_change`` hooks after its latest change.
+        self._hooks: dict[str, asyncio.Task[None]] = {}
         self._drop_orphans()
         remove_stale(self._uploads)
 
@@ -236,9 +237,10 @@ class KnowledgeBase:
     async def close(self) -> None:
         """Stop ingests still running (their tables are dropped; the previous knowledge stays current)."""
         await self.jobs.close()
-        for task in list(self._hooks):
+        tasks = list(self._hooks.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._hooks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # Internals.
 
@@ -323,18 +325,28 @@ class KnowledgeBase:
         if previous is not None:
             await asyncio.to_thread(self._index.drop, previous)
         self._inline.pop(tenant_id, None)
-        for hook in self.on_change:
-            # In the background: evaluating a long new prompt takes a while, and the ingest is done.
-            task = asyncio.get_running_loop().create_task(self._run_hook(hook, tenant_id))
-            self._hooks.add(task)
-            task.add_done_callback(self._hooks.discard)
+        # In the background: evaluating a long new prompt takes a while, and the ingest is done. Files are often
+        # added one after another: what runs for an earlier change is stopped (it would prepare a prompt that is
+        # being replaced, taking the LLM from calls meanwhile), and the hooks run once the changes settle.
+        earlier = self._hooks.pop(tenant_id, None)
+        if earlier is not None and not earlier.done():
+            earlier.cancel()
+            log.info("knowledge of tenant %s changed again; preparing its prompt starts over", tenant_id)
+        task = asyncio.get_running_loop().create_task(self._run_hooks(tenant_id))
+        self._hooks[tenant_id] = task
+        task.add_done_callback(lambda done: self._forget_hook(tenant_id, done))
 
-    @staticmethod
-    async def _run_hook(hook: Callable[[str], Awaitable[None]], tenant_id: str) -> None:
-        try:
-            await hook(tenant_id)
-        except Exception:
-            log.exception("after the knowledge of tenant %s changed, preparing its prompt failed", tenant_id)
+    def _forget_hook(self, tenant_id: str, task: asyncio.Task[None]) -> None:
+        if self._hooks.get(tenant_id) is task:
+            del self._hooks[tenant_id]
+
+    async def _run_hooks(self, tenant_id: str) -> None:
+        await asyncio.sleep(self.settings.change_settle_s)
+        for hook in self.on_change:
+            try:
+                await hook(tenant_id)
+            except Exception:
+                log.exception("after the knowledge of tenant %s changed, preparing its prompt failed", tenant_id)
 
     @contextlib.asynccontextmanager
     async def _exclusive(self, tenant_id: str, source: str) -> AsyncIterator[None]:

@@ -23,6 +23,8 @@ class KbSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     inline_tokens: int = 4000  # knowledge up to this many LLM tokens goes into the system prompt
     chunk_tokens: int = 256
     chunk_overlap_tokens: int = 40
+    # After a change, the tenant's new prompt is evaluated once no other change has come for this long.
+    change_settle_s: float = 2.0
 
 
 def check_kb_settings(kb: KbSettings) -> list[str]:
@@ -35,6 +37,7 @@ def check_kb_settings(kb: KbSettings) -> list[str]:
         (kb.max_file_mb > 0, "kb.max_file_mb must be positive"),
         (kb.max_crawl_seconds > 0 and kb.fetch_timeout_s > 0, "kb timeouts must be positive"),
         (64 <= kb.chunk_tokens <= 1024, "kb.chunk_tokens must be 64 to 1024"),
+        (0 <= kb.change_settle_s <= 60, "kb.change_settle_s must be 0 to 60"),
         (0 <= kb.chunk_overlap_tokens < kb.chunk_tokens // 2, "kb.chunk_overlap_tokens must be under half a chunk"),
         (kb.inline_tokens >= 0, "kb.inline_tokens must not be negative"),
     ]

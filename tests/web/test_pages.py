@@ -133,6 +133,8 @@ async def test_edit_the_assistant(browser: Browser, seeded: tuple[Served, Seeded
     await page.fill("input[name=after_hours_greeting]", "Harbour Dental is closed; I'm the AI assistant.")
     await page.fill("input[name=after_hours_transfer]", "off")
     await page.check("input[name=recording]")
+    await expect(page.locator("input[name=turn_detection]")).to_be_checked()
+    await page.uncheck("input[name=turn_detection]")
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator("#toast")).to_contain_text("Saved")
     await shot(page, "assistant")
@@ -145,6 +147,7 @@ async def test_edit_the_assistant(browser: Browser, seeded: tuple[Served, Seeded
     assert doc.hours["sat"] == "09:00-12:00"
     assert doc.telephony.after_hours_greeting == "Harbour Dental is closed; I'm the AI assistant."
     assert doc.telephony.after_hours_transfer == "off" and doc.telephony.recording
+    assert doc.assistant.turn_detection is False  # this business's turns end on silence alone
     # A bad value is refused with the reason, and nothing changes.
     await page.fill("input[name='hours.mon']", "9 till 5")
     await page.get_by_role("button", name="Save").click()

@@ -38,6 +38,8 @@ class AssistantSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     recording: bool | None = None  # a stereo WAV of each call
     # Further numbers or SIP URIs staff may hand a call to from the live view (calls go to no other number).
     take_over_numbers: list[str] | None = None
+    # Whether the turn model decides when a caller has finished (off: a fixed silence); on follows the box.
+    turn_detection: bool | None = None
 
 
 class Voice(msgspec.Struct):
@@ -66,6 +68,7 @@ def settings_of(doc: TenantDocument) -> AssistantSettings:
         after_hours_transfer=doc.telephony.after_hours_transfer,
         recording=doc.telephony.recording,
         take_over_numbers=doc.transfer.take_over_numbers,
+        turn_detection=doc.assistant.turn_detection is not False,
     )
 
 
@@ -85,6 +88,8 @@ def apply(doc: TenantDocument, new: AssistantSettings) -> TenantDocument:
         "skills": [s for s in SKILLS if new.skills.get(s, s in doc.assistant.skills)],
         "escalation_words": _clean(new.escalation_words),
     }
+    if new.turn_detection is not None:
+        raw["assistant"]["turn_detection"] = None if new.turn_detection else False
     raw["emergency"] = {"phrases": _clean(new.emergencies), "safety_line": new.safety_line.strip()}
     raw["hours"] = {d: h.strip() or "closed" for d, h in new.hours.items()}
     raw["transfer"] = {**raw.get("transfer", {}), "number": new.transfer_number.strip()}

@@ -12,10 +12,13 @@ MAX_COMPRESSION = 2.4
 NO_SPEECH = 0.6
 NO_SPEECH_SCORE = -1.0
 # A caller says "no, no, no" or "double two, two"; a decoder in a loop goes on. The same word this many times in
-# a row, or the same phrase of two to five words, is a loop.
+# a row, or the same phrase of two to five words, is a loop; but digits are read out as they are ("one one one
+# one" in a card number, "zero zero zero" in a phone number), so a run of digits alone is never one.
 _SAME_WORD = 6
 _SAME_PHRASE = 4
 _WORD = re.compile(r"[\w']+")
+_DIGIT = re.compile(r"\d+|zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|double|triple")
+_DIGITS_IN_TEXT = re.compile(rf"\b(?:{_DIGIT.pattern})\b", re.IGNORECASE)
 
 
 def compression_ratio(text: str) -> float:
@@ -25,12 +28,14 @@ def compression_ratio(text: str) -> float:
 
 def looped(text: str) -> bool:
     """The words repeat the way a decoder in a loop repeats them, not the way a caller repeats themselves."""
-    if compression_ratio(text) > MAX_COMPRESSION:
+    if compression_ratio(_DIGITS_IN_TEXT.sub("", text)) > MAX_COMPRESSION:
         return True
     words = [w.lower() for w in _WORD.findall(text)]
     for size, needed in ((1, _SAME_WORD), *((n, _SAME_PHRASE) for n in range(2, 6))):
         for start in range(len(words) - size * needed + 1):
             phrase = words[start : start + size]
+            if all(_DIGIT.fullmatch(word) for word in phrase):
+                continue
             if all(words[start + k * size : start + (k + 1) * size] == phrase for k in range(1, needed)):
                 return True
     return False

@@ -11,7 +11,7 @@ LOOPS = [
     "you you you you you you",
     "Thank you. Thank you. Thank you. Thank you.",
     "I need a plumber I need a plumber I need a plumber I need a plumber",
-    "My number is 0412 0412 0412 0412 0412 0412",
+    "My number is, my number is, my number is, my number is",
     "ha" * 40,
     "The tap is leaking, " + "and the water is everywhere, " * 6,
 ]
@@ -24,6 +24,11 @@ CALLERS = [
     "The the tap is dripping.",
     "Can you come out on Tuesday? Tuesday morning if you can.",
     "It's four four four, four four five.",
+    "My card number is four one one one, one one one one, one one one one, one one one one.",
+    "4111 1111 1111 1111",
+    "It's zero zero zero zero zero zero seven.",
+    "Double one, double one, double one, double one.",
+    " ".join(["one"] * 16),
     "Hi. Hi, sorry, is this the dentist?",
     "",
 ]

@@ -14,19 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
 from bench.common import MODELS, percentile, save_results
 from bench.turns import RATE, Split, load_clips
-from core.audio import read_wav, to_float, write_wav
+from core.audio import to_float
 from models.config import ModelSettings
 from models.interfaces import SttProvider
 from models.loader import ModelSet
-from testkit.sounds import not_speech, phone_band
+from testkit.sounds import not_speech, on_the_line
 
 LEVELS = (0.3, 1.0, 2.0)  # times the sounds' own level
 
@@ -54,17 +52,14 @@ async def main() -> None:
     kept: list[str] = []
     worded = 0  # what the call would have answered before the check: any word at all
     sounds = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for seconds in (2.0, 4.0, 8.0):
-            for name, pcm in not_speech(seconds, seed=int(seconds)).items():
-                for level in LEVELS:
-                    raw, out = Path(tmp) / "raw.wav", Path(tmp) / "line.wav"
-                    write_wav(raw, np.clip(pcm.astype(np.float32) * level, -32768, 32767).astype(np.int16), RATE)
-                    rejected, text, _ = await _rejected(stt, read_wav(phone_band(raw, out), RATE))
-                    sounds += 1
-                    worded += any(ch.isalnum() for ch in text)
-                    if rejected is None and text.strip(" .") != "":
-                        kept.append(f"{name} {seconds:.0f} s x{level}: {text!r}")
+    for seconds in (2.0, 4.0, 8.0):
+        for name, pcm in not_speech(seconds, seed=int(seconds)).items():
+            for level in LEVELS:
+                rejected, text, _ = await _rejected(stt, on_the_line(pcm.astype(np.float32) * level, RATE))
+                sounds += 1
+                worded += any(ch.isalnum() for ch in text)
+                if rejected is None and text.strip(" .") != "":
+                    kept.append(f"{name} {seconds:.0f} s x{level}: {text!r}")
     results = {
         "split": split,
         "speech_utterances": len(speech),

@@ -45,7 +45,7 @@ from models.interfaces import Pcm16, TurnDetector, VadProvider
 from models.loader import ModelSet
 from models.resolve import resolve
 from testkit.listening import Heard, listen
-from testkit.sounds import phone_band
+from testkit.sounds import on_the_line
 
 MATERIAL = ROOT / "bench" / "data" / "turns.toml"
 CACHE = ROOT / "data" / "bench" / "turns"
@@ -166,10 +166,7 @@ def _line(pcm: Pcm16, noisy: bool, seed: int) -> Pcm16:
     audio = pcm.astype(np.float32)
     if noisy:
         audio += np.random.default_rng(seed).normal(0.0, NOISE_RMS * 32767, audio.size).astype(np.float32)
-    with tempfile.TemporaryDirectory() as tmp:
-        source, out = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
-        write_wav(source, np.clip(audio, -32768, 32767).astype(np.int16), RATE)
-        return read_wav(phone_band(source, out), RATE)
+    return on_the_line(audio, RATE)
 
 
 def _seed(*parts: str) -> int:

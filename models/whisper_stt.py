@@ -62,12 +62,15 @@ class WhisperStt:
         features = self._whisper.feature_extractor(audio)
         frames = min(_FULL_FRAMES, max(self._window, features.shape[-1] + _SILENCE_AFTER_FRAMES))
         text, language, score, no_speech = self._decode(features, frames)
-        if (score < _UNSURE or looped(text)) and frames < _FULL_FRAMES:
+        loops = looped(text)
+        if (score < _UNSURE or loops) and frames < _FULL_FRAMES:
             text, language, score, no_speech = self._decode(features, _FULL_FRAMES)
-        if looped(text):
+            loops = looped(text)
+        if loops:
             text, language, score, no_speech = self._decode(features, _FULL_FRAMES, no_repeat=_NO_REPEAT)
+            loops = looped(text)
         seconds = len(audio) / self.sample_rate
-        rejected = "repeats itself" if looped(text) else "not speech" if not_speech(no_speech, score) else None
+        rejected = "repeats itself" if loops else "not speech" if not_speech(no_speech, score) else None
         return Transcription(text=text, language=language, audio_seconds=seconds, rejected=rejected)
 
     def _decode(self, features: Float32, frames: int, no_repeat: int = 0) -> tuple[str, str, float, float]:

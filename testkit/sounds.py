@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,14 @@ def phone_band(source: Path, out: Path, rate: int = 16000) -> Path:
     subprocess.run(["sox", str(ulaw), "-r", str(rate), "-e", "signed-integer", "-b", "16", str(out)], check=True)
     ulaw.unlink()
     return out
+
+
+def on_the_line(audio: np.ndarray, rate: int = 16000) -> Pcm16:
+    """``audio`` (16-bit scale, clipped to it) through 8 kHz mu-law and back to 16-bit PCM at ``rate``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "in.wav"
+        write_wav(source, np.clip(audio, -32768, 32767).astype(np.int16), rate)
+        return read_wav(phone_band(source, Path(tmp) / "out.wav", rate), rate)
 
 
 def espeak_clip(text: str, folder: Path, voice: str = "en-us", speed: int = 150) -> Path:

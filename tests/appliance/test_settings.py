@@ -41,6 +41,9 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
         ("", {"APPLIANCE_CALLS__VAD_THRESHOLD": "2"}, "calls.vad_threshold"),
         ("[models]\nstt_window_s = 60\n", {}, "models.stt_window_s must be 5 to 30"),
         ("", {"APPLIANCE_MODELS__STT_WINDOW_S": "ten"}, "models.stt_window_s"),
+        ("[kb]\nchange_settle_s = -1\n", {}, "kb.change_settle_s must be 0 to 60"),
+        ("", {"APPLIANCE_CALLS__TURN_THRESHOLD": "1.5"}, "calls.turn_threshold must be 0.05 to 0.95"),
+        ("", {"APPLIANCE_CALLS__TURN_PAUSE_MS": "50"}, "calls.turn_pause_ms must be at least 100"),
     ],
 )
 def test_invalid_settings_say_what_and_where(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:

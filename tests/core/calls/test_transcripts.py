@@ -12,23 +12,16 @@ import pytest
 import structlog
 
 from appliance.runtime import Runtime
-from core.audio import read_wav, to_float, write_wav
+from core.audio import read_wav, to_float
 from core.calls.bus import Work
 from core.calls.cards import CardGuard
 from core.calls.transcriber import Transcriber
 from core.dialogue.conversation import FALLBACK_REPLY
 from core.events import CallerSaid, Event, SayLine, UtteranceEnded
-from models.interfaces import Float32, Pcm16, Transcription
-from testkit.sounds import espeak_clip, not_speech, phone_band, piper_clip
+from models.interfaces import Float32, Transcription
+from testkit.sounds import espeak_clip, not_speech, on_the_line, piper_clip
 
 RATE = 16_000
-
-
-def _line(sounds: Path, name: str, audio: Pcm16) -> Float32:
-    """Through 8 kHz mu-law and back, as a phone line carries it."""
-    raw = sounds / f"{name}.raw.wav"
-    write_wav(raw, audio, RATE)
-    return to_float(read_wav(phone_band(raw, sounds / f"{name}.wav"), RATE))
 
 
 NOT_SPEECH = not_speech(4.0)
@@ -58,7 +51,7 @@ async def _transcribe(stt: object, audio: Float32) -> _Heard:
 async def test_what_is_not_speech_is_not_answered(
     loaded: Runtime, sounds: Path, name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    audio = _line(sounds, name.replace(" ", "-"), NOT_SPEECH[name])
+    audio = to_float(on_the_line(NOT_SPEECH[name], RATE))
     result = await loaded.models.stt().transcribe(audio)
     assert result.rejected == "not speech", result
     with caplog.at_level(logging.INFO):

@@ -51,6 +51,13 @@ class LlmProvider(Protocol):
         ``schema``, also the start of a reply to it under that schema."""
         ...
 
+    async def choose(
+        self, messages: Sequence[ChatMessage], options: Sequence[str], prefix: str = ""
+    ) -> dict[str, float]:
+        """The model's probability of each option as the start of its reply (after ``prefix``), among the
+        options: for a label and how sure the model is of it, where sampling would give only the label."""
+        ...
+
     def count_tokens(self, text: str) -> int: ...
 
 

@@ -166,6 +166,48 @@ class LlamaCppLlm:
         finally:
             stop.set()
 
+    async def choose(
+        self, messages: Sequence[ChatMessage], options: Sequence[str], prefix: str = ""
+    ) -> dict[str, float]:
+        # Each option is told apart by its first token after the prefix: one evaluation of the prompt, no sampling.
+        tokens = self._tokens(messages, generation_prompt=True)
+        head = self.tokenize_text(prefix) if prefix else []
+        firsts = []
+        for option in options:
+            whole = self.tokenize_text(prefix + option)
+            if len(whole) <= len(head) or whole[: len(head)] != head:
+                raise ModelError(
+                    f"llm choose: the option {option!r} does not start a token of its own after the prefix"
+                )
+            firsts.append(whole[len(head)])
+        if len(set(firsts)) != len(firsts):
+            raise ModelError("llm choose: two options start with the same token; word them apart")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[dict[str, float]] = loop.create_future()
+
+        def settle(result: dict[str, float] | BaseException) -> None:
+            if done.done():
+                return
+            if isinstance(result, BaseException):
+                done.set_exception(ModelError(f"llm choose failed: {result}"))
+            else:
+                done.set_result(result)
+
+        def steps() -> Steps:
+            logits = yield head
+            scores = logits[firsts].astype(np.float64)
+            odds = np.exp(scores - scores.max())
+            chosen = {o: float(p) for o, p in zip(options, odds / odds.sum(), strict=True)}
+            with contextlib.suppress(RuntimeError):  # the caller's loop is gone; nobody waits any more
+                loop.call_soon_threadsafe(settle, chosen)
+
+        def end(error: BaseException | None) -> None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, error or ModelError("ended before the options were scored"))
+
+        self._sequences.submit(SequenceJob(tokens, steps(), background=False, on_end=end, cancelled=done.done))
+        return await done
+
     def close(self) -> None:
         """Stop: work in progress ends at its next step (a prompt is evaluated in short steps for this), work
         not started is dropped; whoever waits for either gets a ModelError."""

@@ -95,6 +95,13 @@ _WITHOUT_DETAILS = {"goodbye", "emergency"}
 _WITHOUT_DETAILS_OPEN = {"person", "wrong_number"}
 
 
+def _only_a_detail(intent: str, text: str) -> bool:
+    """Words that are a name or a number and nothing else: no question, no phrase that asks for ``intent``."""
+    if _ASKS.search(text) or len(re.findall(r"[^\W\d_]+", text)) > 6 or any(p.search(text) for cue, p in _CUES if cue == intent):
+        return False
+    return person_name(text) is not None or phone_number(text) is not None
+
+
 # Tasks a caller starts by asking for them, and those the flow starts itself (after an emergency alert, at an
 # offer of a person).
 _ASKED_FOR: tuple[Task, ...] = (Booking(), Reschedule(), Cancel(), Lead(), Message())
@@ -278,6 +285,10 @@ class Flow:
             return self._offer_person()
         if state.stage == "collect" and intent not in ("emergency", "goodbye") and self._gives_pending(slots, text):
             # The caller is answering what we asked ("Dev Patel" is a name, not a request for a person).
+            return await self._collect(slots, text, run_tool)
+        if state.stage == "collect" and intent in _WITHOUT_DETAILS_OPEN and _only_a_detail(intent, text):
+            # A name or a number given while something else was asked (offered other times, the caller says who
+            # they are): a detail of the task, not a request for a person or a wrong number.
             return await self._collect(slots, text, run_tool)
         if intent == "person":
             return await self.transfer(run_tool)

@@ -436,3 +436,29 @@ async def test_the_service_is_never_asked_for_a_third_time(
     assert h.flow.state.details.service is not None and h.flow.state.details.service.name == "Dental cleaning"
     assert not any("which" in line.lower() for line in third.lines)
     assert h.flow.state.asked.get("service") == 2
+
+
+async def test_a_name_or_number_given_out_of_turn_is_a_detail_not_a_request_for_a_person(
+    services: tuple[Inbox, int, Recorded, str],
+) -> None:
+    # Found by bench/aftercall.py: offered other times, the caller gave their name; the model read a bare name as
+    # "person" and the call was put through to the desk.
+    _, smtp_port, _, sms_url = services
+    h = Harness(_tenant(), smtp_port, sms_url)
+    other = Harness(_tenant(), smtp_port, sms_url, store=h.store)
+    await other.turn(
+        "booking", "dental cleaning on Thursday at 10am", service="dental cleaning", when="Thursday at 10am"
+    )
+    await other.turn("other", "Lee Chan")
+    await other.turn("yes", "yes")
+    await other.turn("yes", "yes")
+    offered = await h.turn("booking", "dental cleaning on Thursday at 10am", service="dental cleaning",
+                           when="Thursday at 10am")  # fmt: skip
+    assert "nearest free times" in offered.lines[0]
+    for intent, said in (("person", "Sam Okafor"), ("wrong_number", "0 7 9 1 1 2 3 4 5 6 7")):
+        taken = await h.turn(intent, said, name="Sam Okafor") if intent == "person" else await h.turn(intent, said)
+        assert taken.after is None and taken.intent == "booking", (said, taken)
+    assert h.flow.state.details.name == "Sam Okafor"
+    # Asked for in words, a person is still a person, whatever is being collected.
+    asked = await h.turn("person", "can I speak to a real person please")
+    assert isinstance(asked.after, TransferRequested)

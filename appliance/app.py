@@ -38,6 +38,8 @@ def create_app(runtime: Runtime, cli_token: str, *, load_models: bool = True) ->
         tasks = [asyncio.create_task(maintenance(web))]
         if load_models:
             tasks.append(asyncio.create_task(_warm_up(runtime)))
+            if runtime.settings.calls.analysis:
+                tasks.append(asyncio.create_task(runtime.aftercall.run()))
             # New knowledge changes a tenant's prompt: evaluate it again before the next call needs it.
             runtime.kb.on_change.append(runtime.warm_tenant)
         settings = runtime.settings

@@ -9,6 +9,7 @@ from datetime import datetime
 import structlog
 
 from appliance.settings import Settings
+from core.aftercall.worker import AnalysisWorker
 from core.calendars.factory import calendar_for
 from core.calls.live import LiveCalls
 from core.calls.session import CallSession, Models
@@ -54,6 +55,9 @@ class Runtime:
         # The embeddings of each tenant's fact lines, which questions are matched to (computed once per tenant).
         self.fact_vectors = FactVectors(models.embedder)
         self.live = LiveCalls()  # calls in progress, for the live view and staff actions
+        # Summaries of finished calls, written while no call is in progress (started by the app with the models).
+        self.aftercall = AnalysisWorker(self.calls, models.llm, busy=lambda: bool(self.live.sessions()))
+        self.live.on_ended.append(self.aftercall.wake)
         self.telephony: Telephony | None = None  # set while SIP runs (appliance serve)
         self.notifier = Notifier(store, settings.notifications)
         self.started_at: datetime = utcnow()

@@ -549,7 +549,7 @@ def score(
             why.append("no message was stored")
     elif kind == "person":
         if tenant.transfer.number:
-            if record.outcome != "transferred":
+            if "transferred" not in record.outcomes:
                 why.append(f"not transferred (outcome {record.outcome})")
         elif not any(OFFER.search(r) for r in replies):
             why.append("no transfer number, and no message offered")

@@ -43,15 +43,19 @@ def seed(data_dir: Path, calls: int) -> str:
             parse_tenant({"id": tenant, "name": tenant, "timezone": zone}), replace=True, actor="bench"
         )
     store = runtime.store
-    outcomes = "['answered', 'booked', 'lead', 'transferred', 'message', 'emergency']"
+    outcomes = (
+        "['question_answered', 'booking_created', 'lead_captured', 'transferred', 'message_taken', "
+        "'emergency_escalated']"
+    )
     for tenant, count in ((TENANT, calls), ("other-shop", calls // 10)):
         store.execute(
             f"""INSERT INTO calls (id, tenant_id, assistant_id, channel, caller, callee, started_at, ended_at,
-                    duration_s, status, outcome, end_reason, meta)
+                    duration_s, status, outcome, outcomes, end_reason, meta, analysis_state, analysis)
             SELECT printf('call_%s_%08d', ?, i), ?, 'default', 'sip', printf('+4930%07d', (i * 7919) % 10000000),
                    '+493055501', started, started + INTERVAL 1 SECOND * dur, dur, 'ended',
-                   {outcomes}[1 + (i % 6)], 'the caller hung up',
-                   '{{"sentiment": "neutral", "tags": ["bench"]}}'
+                   {outcomes}[1 + (i % 6)], [{outcomes}[1 + (i % 6)]], 'the caller hung up', '{{"tags": ["bench"]}}',
+                   'done', '{{"summary": "The caller wanted to know.", "sentiment": "neutral", '
+                   || '"sentiment_confidence": 0.6}}'
             FROM (SELECT i, now()::TIMESTAMP - INTERVAL 1 SECOND * ((i * 104729) % 31536000) AS started,
                          30 + (i * 31) % 400 AS dur FROM range(?) t(i) ORDER BY started)""",
             [tenant, tenant, count],
@@ -71,7 +75,9 @@ def seed(data_dir: Path, calls: int) -> str:
                'new', now()::TIMESTAMP - INTERVAL 5 MINUTE * i FROM range(?) t(i)""",
         [TENANT, calls // 20],
     )
-    token, _ = ApiTokens(store, runtime.secret_box).create(TENANT, name="bench", role="owner", created_by="bench")
+    token, _ = ApiTokens(store, runtime.secret_box).create(
+        TENANT, name="bench", role="owner", created_by="bench", creator_user=None
+    )
     runtime.close()
     return token
 

@@ -46,6 +46,20 @@ class TurnRecord(msgspec.Struct, kw_only=True):
     plan: dict[str, Any] | None = None
 
 
+class CallAnalysis(msgspec.Struct, kw_only=True):
+    """What the post-call analysis made of a call (``core.aftercall``): written by the LLM under a grammar, its
+    figures checked against the transcript. The outcome is not here: it comes from what happened."""
+
+    summary: str
+    sentiment: str  # "positive" | "neutral" | "negative"
+    sentiment_confidence: float  # the model's probability of that label among the three
+    topics: list[str] = msgspec.field(default_factory=list)
+    lead_score: int | None = None  # 1 (cold) to 5 (ready to buy), for a call that captured a lead
+    lead_reason: str | None = None
+    dropped: list[str] = msgspec.field(default_factory=list)  # summary sentences left out: figures not said
+    seconds: float = 0.0  # how long the model took
+
+
 class CallRecord(msgspec.Struct, kw_only=True):
     id: str
     tenant_id: str
@@ -58,5 +72,12 @@ class CallRecord(msgspec.Struct, kw_only=True):
     duration_s: float | None = None
     status: str = "active"
     outcome: str | None = None
+    outcomes: list[str] = msgspec.field(default_factory=list)  # the outcome first, then what else the call did
     end_reason: str | None = None
     meta: dict[str, Any] = msgspec.field(default_factory=dict)
+    # The LLM's tokens read (every prompt, cached or not) and written, by the call and its analysis: its usage.
+    llm_tokens_in: int = 0
+    llm_tokens_out: int = 0
+    # "pending" until the post-call analysis ran, then "done" or "failed"; None: nothing to analyse.
+    analysis_state: str | None = None
+    analysis: CallAnalysis | None = None

@@ -28,6 +28,15 @@ class ChatMessage:
     content: str
 
 
+@dataclass(slots=True)
+class TokenCount:
+    """Tokens a language model read and wrote on someone's behalf (a call, its analysis): what usage is billed by.
+    Read: every prompt token of every request, cached or not; written: every token of the replies."""
+
+    read: int = 0
+    written: int = 0
+
+
 class SttProvider(Protocol):
     sample_rate: int
 
@@ -40,10 +49,16 @@ class LlmProvider(Protocol):
     name: str
 
     def stream_json(
-        self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int, prefix: str = ""
+        self,
+        messages: Sequence[ChatMessage],
+        schema: dict[str, Any],
+        max_tokens: int,
+        prefix: str = "",
+        count: TokenCount | None = None,
     ) -> AsyncGenerator[str, None]:
         """Stream the text of one reply constrained to ``schema`` (a JSON schema), piece by piece. With
-        ``prefix``, the reply starts with that text (the stream too) and the model writes the rest."""
+        ``prefix``, the reply starts with that text (the stream too) and the model writes the rest. The tokens
+        read and written are added to ``count``."""
         ...
 
     async def prefill(self, messages: Sequence[ChatMessage], schema: dict[str, Any] | None = None) -> None:
@@ -52,7 +67,11 @@ class LlmProvider(Protocol):
         ...
 
     async def choose(
-        self, messages: Sequence[ChatMessage], options: Sequence[str], prefix: str = ""
+        self,
+        messages: Sequence[ChatMessage],
+        options: Sequence[str],
+        prefix: str = "",
+        count: TokenCount | None = None,
     ) -> dict[str, float]:
         """The model's probability of each option as the start of its reply (after ``prefix``), among the
         options: for a label and how sure the model is of it, where sampling would give only the label."""

@@ -31,7 +31,7 @@ from llama_cpp.llama_grammar import json_schema_to_gbnf
 from models.errors import ModelError
 from models.foreground import Foreground
 from models.grammar_sampler import GrammarSampler
-from models.interfaces import ChatMessage
+from models.interfaces import ChatMessage, TokenCount
 from models.json_skeleton import JsonCloser, JsonSkeleton, ValueScanner
 from models.llama_sequences import LlamaSequences, Logits, SequenceJob, Steps
 from models.llama_state_cache import KvStateCache
@@ -132,7 +132,12 @@ class LlamaCppLlm:
         await done
 
     async def stream_json(
-        self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int, prefix: str = ""
+        self,
+        messages: Sequence[ChatMessage],
+        schema: dict[str, Any],
+        max_tokens: int,
+        prefix: str = "",
+        count: TokenCount | None = None,
     ) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
@@ -143,6 +148,8 @@ class LlamaCppLlm:
                 f"prompt of {len(tokens)} tokens plus {max_tokens} to generate exceeds the context of "
                 f"{self.context}; raise models.llm_context or shorten the history"
             )
+        count = count if count is not None else TokenCount()
+        count.read += len(tokens)
 
         def put(item: object) -> None:
             try:
@@ -155,7 +162,7 @@ class LlamaCppLlm:
                 put(error)
             put(_DONE)
 
-        steps = self._generate(tokens, schema, max_tokens, prefix, put, stop)
+        steps = self._generate(tokens, schema, max_tokens, prefix, put, stop, count)
         self._sequences.submit(SequenceJob(tokens, steps, background=False, on_end=end, cancelled=stop.is_set))
         try:
             while (item := await queue.get()) is not _DONE:
@@ -167,11 +174,17 @@ class LlamaCppLlm:
             stop.set()
 
     async def choose(
-        self, messages: Sequence[ChatMessage], options: Sequence[str], prefix: str = ""
+        self,
+        messages: Sequence[ChatMessage],
+        options: Sequence[str],
+        prefix: str = "",
+        count: TokenCount | None = None,
     ) -> dict[str, float]:
         # Each option is told apart by its first token after the prefix: one evaluation of the prompt, no sampling.
         tokens = self._tokens(messages, generation_prompt=True)
         head = self.tokenize_text(prefix) if prefix else []
+        if count is not None:
+            count.read += len(tokens) + len(head)
         firsts = []
         for option in options:
             whole = self.tokenize_text(prefix + option)
@@ -237,6 +250,7 @@ class LlamaCppLlm:
         prefix: str,
         put: Callable[[object], None],
         stop: threading.Event,
+        count: TokenCount,
     ) -> Steps:
         """Yields the tokens to evaluate (first the fixed start of the reply, read with the prompt) and is sent
         the logits after them."""
@@ -254,9 +268,10 @@ class LlamaCppLlm:
             forcing = _Forcing(schema, self, sampler)
             opening = forcing.start(prefix)
             logits = yield opening.tokens
+            count.written += len(opening.tokens)
             if opening.text:
                 emit(opening.text)
-            ran_out = yield from self._sample(sampler, forcing, logits, max_tokens, emit, stop)
+            ran_out = yield from self._sample(sampler, forcing, logits, max_tokens, emit, stop, count)
             if ran_out and (closing := written.closing()):
                 # Out of tokens in the middle of a value (a rambling reply): close it, so the plan still parses
                 # and what was said so far is kept.
@@ -273,6 +288,7 @@ class LlamaCppLlm:
         max_tokens: int,
         emit: Callable[[str], None],
         stop: threading.Event,
+        count: TokenCount,
     ) -> Generator[list[int], Logits, bool]:
         """Sample until the object is complete, the model ends, or ``stop``; True when ``max_tokens`` ran out."""
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -290,6 +306,7 @@ class LlamaCppLlm:
             forced = forcing.after(piece)
             if forced.text:
                 emit(forced.text)
+            count.written += 1 + len(forced.tokens)
             if forced.finished:
                 return False
             logits = yield [token, *forced.tokens]

@@ -61,8 +61,10 @@ def list_calls(obj: CliContext, tenant: str, limit: int, as_json: bool) -> None:
         seconds = f"{row.duration_s:.0f} s" if row.duration_s is not None else "live"
         click.echo(
             f"{row.started_at:%Y-%m-%d %H:%M:%S}  {row.id}  {row.channel}  {row.caller or '?'} -> "
-            f"{row.callee or '?'}  {seconds}  {row.outcome or row.status}"
+            f"{row.callee or '?'}  {seconds}  {', '.join(row.outcomes) or row.outcome or row.status}"
         )
+        if row.summary:
+            click.echo(f"    {row.summary} ({row.sentiment})")
         details = [f"ended: {row.end_reason}"] if row.end_reason else []
         sip = row.sip
         details += [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models.interfaces import ChatMessage, LlmProvider
+from models.interfaces import ChatMessage, LlmProvider, TokenCount
 
 LABELS = ("positive", "neutral", "negative")
 # Below this calibrated probability the strongest feeling is not told apart from none (chosen on the tuning calls).
@@ -26,15 +26,17 @@ def _ask(lines: Sequence[str]) -> list[ChatMessage]:
     return [ChatMessage("system", _SYSTEM), ChatMessage("user", f"{said}\n\n{_TASK}")]
 
 
-async def caller_sentiment(llm: LlmProvider, caller_lines: Sequence[str]) -> tuple[str, float]:
+async def caller_sentiment(
+    llm: LlmProvider, caller_lines: Sequence[str], count: TokenCount | None = None
+) -> tuple[str, float]:
     """The label and its calibrated probability (a ModelError if the model fails)."""
     if not caller_lines:
         return "neutral", 1.0
     leaning = {label: 0.0 for label in LABELS}
     for nothing in _NOTHING:
-        for label, p in (await llm.choose(_ask([nothing]), LABELS)).items():
+        for label, p in (await llm.choose(_ask([nothing]), LABELS, count=count)).items():
             leaning[label] += p / len(_NOTHING)
-    raw = await llm.choose(_ask(caller_lines), LABELS)
+    raw = await llm.choose(_ask(caller_lines), LABELS, count=count)
     odds = {label: raw[label] / max(leaning[label], 1e-6) for label in LABELS}
     total = sum(odds.values())
     calibrated = {label: odds[label] / total for label in LABELS}

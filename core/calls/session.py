@@ -25,7 +25,7 @@ from core.calls.transcriber import Transcriber
 from core.calls.turn_judge import TurnJudge
 from core.calls.turns import TurnTracker
 from core.dialogue.dialogue import Dialogue
-from core.dialogue.outcome import call_outcome
+from core.dialogue.outcome import call_outcomes
 from core.events import (
     AudioIn,
     CallEnded,
@@ -70,6 +70,7 @@ class CallSession:
         self.call = call
         self.tenant = tenant
         self.rate = rate
+        self._analysis = settings.analysis
         self.log: structlog.stdlib.BoundLogger = structlog.get_logger("call").bind(
             call_id=call.id, tenant=call.tenant_id
         )
@@ -190,13 +191,18 @@ class CallSession:
         call.duration_s = round(self._clock() - self._started, 2)
         call.status = "ended"
         call.end_reason = reason
-        call.outcome = call_outcome(self.dialogue.intents)
+        transferred = isinstance(self.leaving, TransferRequested)
         if isinstance(self.leaving, TransferRequested):
-            call.outcome = "transferred"
             call.meta["transfer_target"] = self.leaving.target
+        call.outcomes = call_outcomes(self.dialogue.facts(transferred=transferred))
+        call.outcome = call.outcomes[0]
+        tokens = self.dialogue.conversation.tokens
+        call.llm_tokens_in, call.llm_tokens_out = tokens.read, tokens.written
+        # Only a call with something said is worth a summary; the analysis runs later, off the call's path.
+        call.analysis_state = "pending" if self.dialogue.intents and self._analysis else None
         self.bus.publish(CallEnded(call))
         await self._recorder.close()
-        self.log.info("call ended", reason=reason, outcome=call.outcome, seconds=call.duration_s)
+        self.log.info("call ended", reason=reason, outcomes=call.outcomes, seconds=call.duration_s)
         return call
 
 

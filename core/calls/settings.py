@@ -24,5 +24,7 @@ class CallSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     barge_in_min_ms: int = 64
     echo_margin: float = 0.35
     min_speech_ms: int = 120
+    # A summary, sentiment and topics of each finished call, written while no call is in progress (core.aftercall).
+    analysis: bool = True
     max_reply_tokens: int = 160
     history_turns: int = 8

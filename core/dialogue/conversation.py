@@ -37,7 +37,7 @@ from core.knowledge import Passage
 from core.security.cards import scrub
 from core.tenants.document import TenantDocument
 from models.errors import ModelError
-from models.interfaces import ChatMessage, LlmProvider
+from models.interfaces import ChatMessage, LlmProvider, TokenCount
 
 FALLBACK_REPLY = "Sorry, I didn't catch that. Could you say it again?"
 _ANSWER_SCHEMA: dict[str, Any] = {
@@ -195,6 +195,7 @@ class Conversation:
         self._background: set[asyncio.Future[None]] = set()
         self.last_plan_parsed = True  # whether the last turn's plan came out whole (the grammar ensures it)
         self.last_answered = True  # whether the last question was answered from a fact
+        self.tokens = TokenCount()  # the LLM's tokens read and written for this call, for its usage
 
     async def warm(self) -> None:
         """Evaluate the call's opening now (while the greeting plays), so the first turn pays only for its own
@@ -224,7 +225,9 @@ class Conversation:
         wanted: Needs = "reply"
         try:
             # Closed as soon as it is left, so the model stops generating what nobody will read.
-            async with contextlib.aclosing(self._llm.stream_json(messages, self._schema, self._max_tokens)) as plan:
+            async with contextlib.aclosing(
+                self._llm.stream_json(messages, self._schema, self._max_tokens, count=self.tokens)
+            ) as plan:
                 async for piece in plan:
                     raw += piece
                     if not intent_field.done:
@@ -255,7 +258,7 @@ class Conversation:
                     [
                         piece
                         async for piece in self._llm.stream_json(
-                            messages, self._schema, self._max_tokens, prefix=skipped_reply(intent)
+                            messages, self._schema, self._max_tokens, prefix=skipped_reply(intent), count=self.tokens
                         )
                     ]
                 )
@@ -315,7 +318,9 @@ class Conversation:
         field = JsonStringField("reply")
         reply = ReplyScreen(self._guard, self._known, [*self._history, message], self._log)
         spoken = False
-        stream = self._llm.stream_json([*self._opening, *self._history, message], _ANSWER_SCHEMA, self._max_tokens)
+        stream = self._llm.stream_json(
+            [*self._opening, *self._history, message], _ANSWER_SCHEMA, self._max_tokens, count=self.tokens
+        )
         try:
             async with contextlib.aclosing(stream) as answer:
                 async for piece in answer:

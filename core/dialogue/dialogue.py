@@ -14,6 +14,7 @@ import structlog
 from core.dialogue import lines
 from core.dialogue.conversation import FALLBACK_REPLY, Conversation, Head
 from core.dialogue.flow import Flow, FlowTurn
+from core.dialogue.outcome import CallFacts
 from core.dialogue.plan import Needs
 from core.dialogue.stream import ClauseChunker
 from core.events import Event, FirstToken, ReplyDone, ReplyText, ToolCalled
@@ -74,7 +75,19 @@ class Dialogue:
         self._log = log
         self._clock = clock
         self.intents: list[str] = []
+        self.tools: list[ToolCallRecord] = []  # every tool call of the call, in order
+        self.unanswered = 0  # questions no fact answered
         self._current: _Turn | None = None
+
+    def facts(self, *, transferred: bool) -> CallFacts:
+        """What the call did so far, for its outcome."""
+        return CallFacts(
+            intents=list(self.intents),
+            tools=list(self.tools),
+            unanswered=self.unanswered,
+            transferred=transferred,
+            task_open=self.flow.state.stage in ("collect", "confirm") and self.flow.state.task is not None,
+        )
 
     def interrupt(self) -> None:
         """The caller barged in: the turn in progress stops generating, and what follows of it is not said."""
@@ -134,6 +147,7 @@ class Dialogue:
             )
             await self._speak(turn, answer)
             if not self.conversation.last_answered:
+                self.unanswered += 1
                 self.flow.unanswered()
         if outcome.answer_from is not None and not turn.interrupted:
             answer = self.conversation.answer(
@@ -219,6 +233,7 @@ class Dialogue:
             # Said while the tool works; never counted as the answer's first audio.
             turn.publish(ReplyText(turn.number, lines.FILLER, self._clock(), filler=True))
         record = await task
+        self.tools.append(record)
         self._log.info("tool called", tool=name, ok=record.ok, ms=record.latency_ms, error=record.error)
         turn.publish(ToolCalled(turn.number, record))
         return record

@@ -97,7 +97,11 @@ _WITHOUT_DETAILS_OPEN = {"person", "wrong_number"}
 
 def _only_a_detail(intent: str, text: str) -> bool:
     """Words that are a name or a number and nothing else: no question, no phrase that asks for ``intent``."""
-    if _ASKS.search(text) or len(re.findall(r"[^\W\d_]+", text)) > 6 or any(p.search(text) for cue, p in _CUES if cue == intent):
+    if (
+        _ASKS.search(text)
+        or len(re.findall(r"[^\W\d_]+", text)) > 6
+        or any(p.search(text) for cue, p in _CUES if cue == intent)
+    ):
         return False
     return person_name(text) is not None or phone_number(text) is not None
 

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from core.errors import NotFoundError
-from core.records import CallRecord, Latency, ToolCallRecord, TurnRecord
+from core.records import CallAnalysis, CallRecord, Latency, ToolCallRecord, TurnRecord
 from core.store.database import Store, new_id, utcnow
 
 
@@ -102,16 +102,20 @@ class CallRepository:
     def finish(self, call: CallRecord) -> None:
         with self._store.transaction():
             self._store.execute(
-                "UPDATE calls SET ended_at = ?, duration_s = ?, status = ?, outcome = ?, end_reason = ?, "
-                "recording = ?, meta = ? WHERE id = ?",
+                "UPDATE calls SET ended_at = ?, duration_s = ?, status = ?, outcome = ?, outcomes = ?, end_reason = ?, "
+                "recording = ?, meta = ?, analysis_state = ?, llm_tokens_in = ?, llm_tokens_out = ? WHERE id = ?",
                 [
                     call.ended_at,
                     call.duration_s,
                     call.status,
                     call.outcome,
+                    call.outcomes or ([call.outcome] if call.outcome else None),
                     call.end_reason,
                     call.meta.get("recording"),
                     _json(call.meta),
+                    call.analysis_state,
+                    call.llm_tokens_in,
+                    call.llm_tokens_out,
                     call.id,
                 ],
             )
@@ -130,7 +134,30 @@ class CallRepository:
         row = rows[0]
         row.pop("recording", None)
         row["meta"] = msgspec.json.decode(row["meta"]) if row["meta"] else {}
+        row["outcomes"] = row["outcomes"] or []
+        row["llm_tokens_in"], row["llm_tokens_out"] = row["llm_tokens_in"] or 0, row["llm_tokens_out"] or 0
+        row["analysis"] = msgspec.json.decode(row["analysis"]) if row["analysis"] else None
         return msgspec.convert(row, CallRecord)
+
+    def awaiting_analysis(self, limit: int) -> list[tuple[str, str]]:
+        """(tenant, call) of ended calls whose analysis has not run yet, oldest first."""
+        rows = self._store.rows(
+            "SELECT tenant_id, id FROM calls WHERE analysis_state = 'pending' AND status = 'ended' "
+            "ORDER BY ended_at LIMIT ?",
+            [limit],
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def save_analysis(
+        self, call_id: str, state: str, analysis: CallAnalysis | None, tokens_in: int = 0, tokens_out: int = 0
+    ) -> None:
+        """The analysis of a call, or that it could not be made (``state`` "failed"): the call is not tried again.
+        The tokens it took are added to the call's."""
+        self._store.execute(
+            "UPDATE calls SET analysis_state = ?, analysis = ?, llm_tokens_in = coalesce(llm_tokens_in, 0) + ?, "
+            "llm_tokens_out = coalesce(llm_tokens_out, 0) + ? WHERE id = ?",
+            [state, _json(analysis), tokens_in, tokens_out, call_id],
+        )
 
     def turns(self, call_id: str) -> list[TurnRecord]:
         rows = self._store.dicts("SELECT * FROM turns WHERE call_id = ? ORDER BY idx", [call_id])

@@ -108,6 +108,20 @@ def test_cli_works_while_serving(server: tuple[str, dict[str, str], subprocess.P
     )
     assert simulated.returncode == 0, simulated.stderr
     assert json.loads(simulated.stdout)["turns"][1]["caller"] == "Where can I park?"
+    call_id = json.loads(simulated.stdout)["call_id"]
+    # With no other call in progress, the server writes the call's summary soon after it ends.
+    listing = [*appliance, "call", "list", "--tenant", "lakeside-dental"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        page = json.loads(subprocess.run([*listing, "--json"], env=env, capture_output=True, text=True).stdout)
+        [row] = [c for c in page["calls"] if c["id"] == call_id]
+        if row["analysis_state"] != "pending":
+            break
+        time.sleep(1)
+    assert row["analysis_state"] == "done" and row["outcomes"] == ["question_answered"], row
+    assert row["summary"].startswith("The caller wanted to") and row["sentiment"] in ("positive", "neutral", "negative")
+    shown = subprocess.run(listing, env=env, capture_output=True, text=True, check=True).stdout
+    assert "question_answered" in shown and row["summary"] in shown
 
 
 def test_stops_cleanly(server: tuple[str, dict[str, str], subprocess.Popen[str]]) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from appliance.runtime import Runtime
 from core.audio import write_wav
-from core.records import CallRecord, Latency, ToolCallRecord, TurnRecord
+from core.records import CallAnalysis, CallRecord, Latency, ToolCallRecord, TurnRecord
 from core.store.database import new_id, utcnow
 from core.tenants.document import parse_tenant
 from web.auth.policy import Role
@@ -70,6 +70,7 @@ def stored_call(
     outcome: str,
     recording: bool = False,
     meta: dict[str, object] | None = None,
+    analysis: CallAnalysis | None = None,
 ) -> str:
     """A finished call with a greeting and ``exchanges`` of (caller words, reply, intent)."""
     call = CallRecord(
@@ -121,6 +122,7 @@ def stored_call(
     call.duration_s = 6.0 * len(turns) + 4
     call.status = "ended"
     call.outcome = outcome
+    call.analysis_state = "pending" if analysis is None else "done"
     call.end_reason = "the caller hung up"
     if recording:
         name = f"{tenant}/{call.id}.wav"
@@ -130,6 +132,8 @@ def stored_call(
         )
         call.meta["recording"] = name
     runtime.calls.finish(call)
+    if analysis is not None:
+        runtime.calls.save_analysis(call.id, "done", analysis)
     return call.id
 
 
@@ -162,9 +166,15 @@ def seed(runtime: Runtime) -> Seeded:
                 ),
                 ("Yes please, it's Margaret Chen.", "Done: Thursday at 4:30 pm for Margaret Chen.", "booking"),
             ],
-            outcome="booked",
+            outcome="booking_created",
             recording=True,
-            meta={"sentiment": "positive", "tags": ["new patient"], "summary": "Booked a check-up for Thursday."},
+            meta={"tags": ["new patient"]},
+            analysis=CallAnalysis(
+                summary="Margaret Chen booked a check-up for Thursday at 4:30 pm.",
+                sentiment="positive",
+                sentiment_confidence=0.9,
+                topics=["check-up"],
+            ),
         ),
         stored_call(
             runtime,
@@ -172,7 +182,7 @@ def seed(runtime: Runtime) -> Seeded:
             started=now - timedelta(days=1, hours=3),
             caller="+19025550999",
             exchanges=[("My tooth is really aching, do you do emergencies?", "Yes. I'll take your details.", "lead")],
-            outcome="lead",
+            outcome="lead_captured",
         ),
     ]
     s.recorded_call = s.calls["harbour-dental"][0]
@@ -183,7 +193,7 @@ def seed(runtime: Runtime) -> Seeded:
             started=now - timedelta(hours=5),
             caller="+85290001111",
             exchanges=[("Can I order a mango cake for Saturday?", "Of course, what size?", "question")],
-            outcome="answered",
+            outcome="question_answered",
             recording=True,
         )
     ]

@@ -34,6 +34,10 @@ async def test_a_stored_call_shows_transcript_audio_tools_and_waterfall(
     await expect(transcript.locator("li.caller")).to_have_count(2)
     await expect(transcript).to_contain_text("I'd like a check-up on Thursday afternoon.")
     await expect(transcript).to_contain_text("Done: Thursday at 4:30 pm for Margaret Chen.")
+    # What the post-call analysis wrote, and the outcome from what happened.
+    await expect(page.locator("section.summary")).to_contain_text("Margaret Chen booked a check-up")
+    await expect(page.locator("dl.facts")).to_contain_text("positive (90 % sure)")
+    await expect(page.locator("dl.facts")).to_contain_text("booking_created")
     # Times are the business's own (Halifax), not the server's or the browser's.
     first = served.runtime.calls.turns(data.recorded_call)[0].started_at
     local = first.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("America/Halifax"))
@@ -73,7 +77,7 @@ async def test_calls_list_filters_and_searches(browser: Browser, seeded: tuple[S
     await page.fill("input[name=q]", "")
     await page.keyboard.press("Enter")
     await expect(rows).to_have_count(2)
-    await page.select_option("select[name=outcome]", "booked")
+    await page.select_option("select[name=outcome]", "booking_created")
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("+19025550123")
     await page.context.close()

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from core.errors import InputError
-from core.records import CallRecord, TurnRecord
+from core.records import CallAnalysis, CallRecord, TurnRecord
 from core.store.calls import CallRepository
 from core.store.database import Store, utcnow
 
@@ -26,10 +26,12 @@ class CallRow(msgspec.Struct, kw_only=True):
     duration_s: float | None
     status: str
     outcome: str | None
+    outcomes: list[str]  # the outcome first, then what else the call did
     end_reason: str | None
     sentiment: str | None
     tags: list[str]
     summary: str | None
+    analysis_state: str | None  # "pending" until the post-call analysis has run
     sip: dict[str, Any]  # the phone line's side: Call-ID, From, To, codec, hangup cause, transfer (SIP calls)
 
 
@@ -63,12 +65,14 @@ def _utc(moment: datetime) -> datetime:
 
 def _row(r: dict[str, Any]) -> CallRow:
     meta = msgspec.json.decode(r.pop("meta")) if r.get("meta") else {}
+    analysis = msgspec.json.decode(r.pop("analysis"), type=CallAnalysis) if r.get("analysis") else None
+    r.pop("analysis", None)
     tags = meta.get("tags") or []
     return CallRow(
-        **r,
-        sentiment=meta.get("sentiment"),
+        **{**r, "outcomes": r.get("outcomes") or []},
+        sentiment=analysis.sentiment if analysis else None,
         tags=[str(t) for t in tags] if isinstance(tags, list) else [],
-        summary=meta.get("summary"),
+        summary=analysis.summary if analysis else None,
         sip=meta.get("sip") or {},
     )
 
@@ -91,9 +95,9 @@ class TenantCalls:
         if f.until is not None:
             where.append("c.started_at < ?")
             params.append(_utc(f.until))
-        if f.outcome:
-            where.append("c.outcome = ?")
-            params.append(f.outcome)
+        if f.outcome:  # the call's outcome or one of its secondary ones
+            where.append("(c.outcome = ? OR list_contains(c.outcomes, ?))")
+            params += [f.outcome, f.outcome]
         if f.status:
             where.append("c.status = ?")
             params.append(f.status)
@@ -122,7 +126,7 @@ class TenantCalls:
             bounded = lower is not None and (oldest is None or lower > oldest)
             rows = self._store.dicts(
                 "SELECT c.id, c.started_at, c.channel, c.caller, c.callee, c.duration_s, c.status, c.outcome, "
-                "c.end_reason, c.meta "
+                "c.outcomes, c.end_reason, c.meta, c.analysis_state, c.analysis "
                 f"FROM calls c WHERE {' AND '.join(where)}{' AND c.started_at >= ?' if bounded else ''} "
                 "ORDER BY c.started_at DESC, c.id DESC LIMIT ?",
                 [*params, *([lower] if bounded else []), f.limit + 1],
@@ -135,7 +139,9 @@ class TenantCalls:
 
     def outcomes(self) -> list[str]:
         rows = self._store.rows(
-            "SELECT DISTINCT outcome FROM calls WHERE tenant_id = ? AND outcome IS NOT NULL ORDER BY 1", [self._tenant]
+            "SELECT DISTINCT o FROM (SELECT unnest(coalesce(outcomes, [outcome])) AS o FROM calls WHERE tenant_id = ?) "
+            "WHERE o IS NOT NULL ORDER BY 1",
+            [self._tenant],
         )
         return [r[0] for r in rows]
 

@@ -125,7 +125,8 @@ async def test_an_emergency_alerts_the_owner_during_the_call(desk: tuple[Runtime
     reply = result.turns[1].reply
     assert reply.startswith("If you can smell gas")  # the business's safety line first
     assert "alerting the team right now" in reply
-    assert result.call.outcome == "transferred"  # the business has someone to take calls: straight through
+    # The business has someone to take calls: straight through, after the alert.
+    assert result.call.outcomes == ["emergency_escalated", "transferred"]
     assert "EMERGENCY" in str(inbox.messages[-1]["Subject"])
     assert any(r["body"]["to"] == "+61400555142" for r in sms.requests)
     assert result.turns[1].tool_calls[0].name == "escalate_emergency"

@@ -1,0 +1,127 @@
+"""Post-call analysis: how long it takes per call, whether outcomes and summaries hold, and whether a call in
+progress ever waits for it.
+
+    .venv/bin/python -m bench.aftercall [--rounds 2]
+
+Each round places the scripted calls of bench/data/aftercall.toml (typed caller turns, three businesses) twice:
+once with no analysis running, once with every call the box has taken waiting to be analysed and the queue running
+as on a serving box (it starts the moment no call is in progress and stops when one starts). The time from each
+typed turn to its first reply audio is compared between the two, turn by turn (the calendar is emptied before
+each placing, so each script goes the same way). Between rounds, every call is analysed with no call
+in progress, timed, and checked: its outcomes against the script's, and its summary's names, numbers and times
+against its transcript. Prints a table and writes bench/results/aftercall.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tomllib
+from pathlib import Path
+
+import msgspec
+
+from appliance.runtime import Runtime
+from bench.common import DENTIST, PLUMBER, SALON, TENANT_FILES, bench_runtime, percentile, save_results
+from core.aftercall.analysis import analyse, transcript, untraceable
+from core.aftercall.worker import AnalysisWorker
+from core.calls.simulate import CallerTurn, simulate_call
+
+DATA = Path(__file__).parent / "data" / "aftercall.toml"
+
+
+class Script(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    tenant: str
+    caller: str
+    said: list[str]
+    outcomes: list[str]
+
+
+def scripted_calls() -> list[Script]:
+    return msgspec.convert(tomllib.loads(DATA.read_text())["call"], list[Script])
+
+
+async def _place(runtime: Runtime, scripts: list[Script]) -> tuple[list[str], list[float]]:
+    """Each script as a call: the calls' ids, and each caller turn's time to its first reply audio (ms)."""
+    ids, waits = [], []
+    runtime.store.execute("DELETE FROM bookings")  # each placing books the same times afresh
+    for script in scripts:
+        session = runtime.new_call(script.tenant, channel="simulated", caller=script.caller, callee=None, rate=8000)
+        result = await simulate_call(session, [CallerTurn(text=line) for line in script.said], realtime=False)
+        ids.append(result.call.id)
+        waits += [t.latency_ms.voice_to_voice for t in result.turns[1:] if t.latency_ms.voice_to_voice is not None]
+    return ids, waits
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--llm", default="qwen2.5-coder-0.5b")
+    args = parser.parse_args()
+    scripts = scripted_calls()
+    alone: list[float] = []
+    beside: list[float] = []
+    seconds: list[float] = []
+    wrong_outcomes: list[str] = []
+    untraced: list[str] = []
+    interrupted = 0
+    changes: list[float] = []  # each turn's time with the queue full, less its time without
+    async with bench_runtime(args.llm, TENANT_FILES, warm=(PLUMBER, DENTIST, SALON)) as runtime:
+        for _ in range(args.rounds):
+            ids, waits = await _place(runtime, scripts)
+            alone += waits
+            for script, call_id in zip(scripts, ids, strict=True):
+                call, turns = runtime.calls.get(call_id), runtime.calls.turns(call_id)
+                if call.outcomes != script.outcomes:
+                    wrong_outcomes.append(f"{script.name}: {call.outcomes} (want {script.outcomes})")
+                analysis = await analyse(runtime.models.llm(), call, turns)
+                seconds.append(analysis.seconds)
+                if missing := untraceable(analysis.summary, transcript(turns)):
+                    untraced.append(f"{script.name}: {missing} in {analysis.summary!r}")
+            # Every call the box has taken waits for its analysis, and the queue runs as when serving.
+            runtime.store.execute("UPDATE calls SET analysis_state = 'pending' WHERE status = 'ended'")
+            worker = AnalysisWorker(
+                runtime.calls, runtime.models.llm, busy=lambda: bool(runtime.live.sessions()), settle_s=0.0
+            )
+            running = asyncio.create_task(worker.run())
+            await asyncio.sleep(1.0)  # an analysis is under way when the first call arrives
+            _, waits = await _place(runtime, scripts)
+            if len(waits) == len(alone) - len(beside):  # the same turns: each compared with itself
+                changes += [b - a for a, b in zip(alone[len(beside) :], waits, strict=True)]
+            beside += waits
+            running.cancel()
+            interrupted += worker.interrupted
+            runtime.store.execute("UPDATE calls SET analysis_state = NULL WHERE analysis_state = 'pending'")
+    calls = len(seconds)
+    print(f"post-call analysis, {calls} calls ({len(scripts)} scripts x {args.rounds} rounds)")
+    print(f"  seconds per call, no call in progress: p50 {statistics.median(seconds):.1f}, "
+          f"p95 {percentile(seconds, 0.95)}")  # fmt: skip
+    print(
+        f"  outcomes exact: {calls - len(wrong_outcomes)}/{calls}; summaries traceable: {calls - len(untraced)}/{calls}"
+    )
+    print("\nturn to first reply audio (ms)     p50      p95   turns")
+    for label, values in (("no analysis", alone), ("analysis queue full", beside)):
+        print(f"  {label:<30} {percentile(values, 0.5):>7} {percentile(values, 0.95):>8} {len(values):>7}")
+    if changes:
+        print(f"  the same turn, queue full less none: p50 {percentile(changes, 0.5):+} ms, "
+              f"p95 {percentile(changes, 0.95):+} ms ({len(changes)} turns)")  # fmt: skip
+    print(f"  analyses stopped for a call: {interrupted}")
+    for line in wrong_outcomes + untraced:
+        print(f"  {line}")
+    save_results(
+        "aftercall",
+        {
+            "calls": calls,
+            "analysis_seconds": seconds,
+            "wrong_outcomes": wrong_outcomes,
+            "untraced": untraced,
+            "turn_to_audio_ms": {"no_analysis": alone, "queue_full": beside, "change": changes},
+            "interrupted": interrupted,
+        },
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

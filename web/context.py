@@ -46,6 +46,8 @@ class WebContext:
         business = BusinessSettings(store, runtime.secrets)
         webhooks = WebhookSender(business, lambda tenant_id: runtime.tenants.get(tenant_id).allow_hosts)
         runtime.live.on_ended.append(webhooks.call_ended)
+        runtime.live.on_tool.append(webhooks.tool_called)
+        runtime.aftercall.on_analysed.append(webhooks.call_ended)
         return cls(
             runtime=runtime,
             cli_token=cli_token,

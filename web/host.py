@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from core.aftercall.worker import AnalysisWorker
 from core.calls.host import CallHost
 from core.knowledge import Knowledge
 from core.security.secrets import SecretBox, SecretStore
@@ -57,6 +58,9 @@ class WebHost(CallHost, Protocol):
 
     @property
     def telephony(self) -> Telephony | None: ...
+
+    @property
+    def aftercall(self) -> AnalysisWorker: ...
 
     @property
     def started_at(self) -> datetime: ...

@@ -1,6 +1,11 @@
-"""Webhooks: a business's own endpoints told when something happens (for now, when a call has ended), as JSON
-signed with the webhook's key (``X-Appliance-Signature: sha256=<hex HMAC of the body>``). Sent off the call's
-path, retried with backoff; a failure is logged and never reaches the call."""
+"""Webhooks: a business's own endpoints told when something happens, as JSON signed with the webhook's key
+(``X-Appliance-Signature: sha256=<hex HMAC of the body>``). Sent off the call's path, retried with backoff; a
+failure is logged and never reaches the call.
+
+``call.ended`` carries the call with its outcomes and, once the post-call analysis has written it, its summary:
+so it is sent when the analysis is saved (or at once, for a call with nothing to analyse). ``booking.created``,
+``booking.cancelled``, ``lead.created`` and ``message.taken`` are sent as the tool that did it returns, during the
+call (a booking moved to another time is one of each booking event)."""
 
 from __future__ import annotations
 
@@ -8,18 +13,27 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import msgspec
 
+from core.dialogue.outcome import achieved
 from core.errors import NotFoundError
 from core.outbound.client import OutboundClient, Unreachable
-from core.records import CallRecord
+from core.records import CallRecord, ToolCallRecord
 from core.tenants.document import ALLOW_HOSTS
 from web.store.business import BusinessSettings, Webhook
 
 log = logging.getLogger("appliance.web.webhooks")
+# What a tool's outcome (core.dialogue.outcome) is told as.
+_TOOL_EVENTS = {
+    "booking_created": ("booking.created",),
+    "booking_changed": ("booking.cancelled", "booking.created"),
+    "booking_cancelled": ("booking.cancelled",),
+    "lead_captured": ("lead.created",),
+    "message_taken": ("message.taken",),
+}
 ATTEMPTS = 3
 TIMEOUT_S = 5.0
 
@@ -39,7 +53,17 @@ class WebhookSender:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def call_ended(self, call: CallRecord) -> None:
-        task = asyncio.get_running_loop().create_task(self._send_all(call.tenant_id, "call.ended", {"call": call}))
+        """A call ended, or its analysis was saved: sent once the analysis is no longer pending."""
+        if call.analysis_state != "pending":
+            self._spawn(self._send_all(call.tenant_id, "call.ended", {"call": call}))
+
+    def tool_called(self, call: CallRecord, tool: ToolCallRecord) -> None:
+        for event in _TOOL_EVENTS.get(achieved(tool) or "", ()):
+            data = {"call_id": call.id, "caller": call.caller, "tool": tool.name, "details": tool.arguments}
+            self._spawn(self._send_all(call.tenant_id, event, {**data, "result": tool.result}))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

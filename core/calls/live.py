@@ -21,10 +21,11 @@ from core.events import (
     Event,
     HangupRequested,
     ReplyText,
+    ToolCalled,
     TransferRequested,
     TurnCompleted,
 )
-from core.records import CallRecord
+from core.records import CallRecord, ToolCallRecord
 from core.store.database import utcnow
 from core.tenants.transfers import HOW_TO_ALLOW, TransferRefused, TransferTargets
 
@@ -62,6 +63,8 @@ class LiveCall:
         }
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, ToolCalled):
+            self._registry.tool_called(self.session.call, event.record)
         message = _message(event)
         if isinstance(event, CallerCorrected):
             # Named by its place among the caller's lines, never by its words: those held what was redacted. A
@@ -127,6 +130,15 @@ class LiveCalls:
     def __init__(self) -> None:
         self._calls: dict[str, LiveCall] = {}
         self.on_ended: list[Callable[[CallRecord], None]] = []  # told of every call once it has ended
+        # Told of every tool call as it returns (a booking made, a lead taken), during the call.
+        self.on_tool: list[Callable[[CallRecord, ToolCallRecord], None]] = []
+
+    def tool_called(self, call: CallRecord, tool: ToolCallRecord) -> None:
+        for listener in self.on_tool:
+            try:
+                listener(call, tool)
+            except Exception:
+                log.exception("a listener of tool calls failed", extra={"call_id": call.id})
 
     def add(self, session: CallSession) -> LiveCall:
         live = LiveCall(session, self)

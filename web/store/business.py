@@ -13,8 +13,8 @@ from core.errors import InputError, NotFoundError
 from core.security.secrets import SecretStore
 from core.store.database import Store, new_id, utcnow
 
-# What a webhook can be told of (more will come with bookings and leads as events).
-EVENTS = ("call.ended",)
+# What a webhook can be told of: a call once it ended and its summary is written; during a call, what it did.
+EVENTS = ("call.ended", "booking.created", "booking.cancelled", "lead.created", "message.taken")
 
 
 class Webhook(msgspec.Struct, kw_only=True):

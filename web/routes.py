@@ -12,7 +12,7 @@ from web.api.assistant import AssistantController
 from web.api.business import NotificationController, NumbersController, RetentionController, WebhookController
 from web.api.callers import CallerController
 from web.api.calls import CallController, SimulateController
-from web.api.dashboard import DashboardController
+from web.api.dashboard import DashboardController, UsageController
 from web.api.health import healthz
 from web.api.kb import KnowledgeController
 from web.api.live import LiveController, live_feed
@@ -36,6 +36,7 @@ def handlers() -> list[Any]:
         LiveController,
         live_feed,
         DashboardController,
+        UsageController,
         BookingController,
         LeadController,
         AuditController,

@@ -20,6 +20,7 @@ from web.context import WebContext
 from web.erasure import Erased, forget_caller
 from web.queries.calls import TenantCalls
 from web.queries.dashboard import Dashboard, dashboard, default_range
+from web.queries.usage import MonthUsage, usage
 from web.queries.work import AuditEntry, TenantBookings, TenantLeads, audit_entries
 
 
@@ -72,6 +73,10 @@ class TenantScope:
         """The dashboard between two local dates, inclusive (by default the days ``default_range`` gives)."""
         first, last = default_range(self.tenant.timezone)
         return dashboard(self.web.runtime.store, self.tenant_id, self.tenant.timezone, start or first, end or last)
+
+    def usage(self, months: int = 12) -> list[MonthUsage]:
+        """Usage per local month, the last ``months`` of them."""
+        return usage(self.web.runtime.store, self.tenant_id, self.tenant.timezone, months)
 
     @cached_property
     def live(self) -> list[Any]:

@@ -37,7 +37,7 @@ def dashboard_page(
         "outcomes": hbar_chart([(o.outcome, o.calls) for o in d.outcomes], title="Outcomes"),
     }
     template = "_dashboard.html" if _is_fragment(request) else "dashboard.html"
-    return render(request, template, view, active="dashboard", d=d, charts=charts)
+    return render(request, template, view, active="dashboard", d=d, charts=charts, usage=view.usage(6))
 
 
 def _day(text: str | None) -> date | None:

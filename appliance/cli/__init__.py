@@ -15,6 +15,7 @@ import click
 
 from appliance.cli.call import call
 from appliance.cli.context import CliContext
+from appliance.cli.evaluate import evaluate
 from appliance.cli.kb import kb
 from appliance.cli.models import models
 from appliance.cli.serve import serve
@@ -58,6 +59,7 @@ cli.add_command(serve)
 cli.add_command(models)
 cli.add_command(kb)
 cli.add_command(sip)
+cli.add_command(evaluate)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -158,6 +159,7 @@ class SimulationRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     turns: list[SimulationTurnInput]
     realtime: bool = False
     rate: Literal[8000, 16000] = 8000
+    caller: str | None = None  # the caller ID, as a phone line would give it (e.g. "+13125550142")
 
 
 class ReportTurn(msgspec.Struct, kw_only=True):
@@ -173,7 +175,11 @@ class SimulationReport(msgspec.Struct, kw_only=True):
     tenant: str
     turns: list[ReportTurn]
     outcome: str | None
+    outcomes: list[str] = msgspec.field(default_factory=list)  # the outcome first, then what else the call did
     reply_wav_base64: str | None = None
+
+
+_CALLER_ID = re.compile(r"^\+?[0-9]{3,15}$")
 
 
 def caller_turns(request: SimulationRequest) -> list[CallerTurn]:
@@ -203,7 +209,10 @@ def caller_turns(request: SimulationRequest) -> list[CallerTurn]:
 async def run_simulation(host: CallHost, request: SimulationRequest) -> SimulationReport:
     """A whole simulated call: validate, warm the tenant's prompt (as a serving box has), run, report."""
     turns = caller_turns(request)
-    session = host.new_call(request.tenant, channel="simulated", caller="simulator", callee=None, rate=request.rate)
+    if request.caller is not None and not _CALLER_ID.match(request.caller):
+        raise InputError("caller must be a phone number: digits, with a leading + if international")
+    caller = request.caller or "simulator"
+    session = host.new_call(request.tenant, channel="simulated", caller=caller, callee=None, rate=request.rate)
     await host.models.load(("vad", "turn", "stt", "llm", "tts"))
     await host.warm_tenant(request.tenant)
     result = await simulate_call(session, turns, realtime=request.realtime)
@@ -221,5 +230,6 @@ async def run_simulation(host: CallHost, request: SimulationRequest) -> Simulati
             for t in result.turns
         ],
         outcome=result.call.outcome,
+        outcomes=result.call.outcomes,
         reply_wav_base64=base64.b64encode(encode_wav(result.reply_audio, request.rate)).decode(),
     )

@@ -88,7 +88,7 @@ def test_cli_simulate_prints_json_writes_audio_and_stores_the_call(
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert set(report) == {"call_id", "tenant", "turns", "outcome"}
+    assert set(report) == {"call_id", "tenant", "turns", "outcome", "outcomes"}
     assert report["tenant"] == "example"
     caller_turns = [t for t in report["turns"] if t["caller"] is not None]
     assert len(caller_turns) == 2 and caller_turns[1]["caller"] == "OK thanks, bye."

@@ -80,6 +80,15 @@ async def test_calls_list_filters_and_searches(browser: Browser, seeded: tuple[S
     await page.select_option("select[name=outcome]", "booking_created")
     await expect(rows).to_have_count(1)
     await expect(rows.first).to_contain_text("+19025550123")
+    await page.select_option("select[name=outcome]", "")
+    await page.select_option("select[name=sentiment]", "negative")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("No calls match.")
+    await page.select_option("select[name=sentiment]", "positive")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("+19025550123")
+    wrong = await page.request.get(f"{served.url}/api/v1/tenants/{DENTAL}/calls?sentiment=furious")
+    assert wrong.status == 400 and "sentiment must be one of" in await wrong.text()
     await page.context.close()
 
 

@@ -51,15 +51,20 @@ class CallController(Controller):
         until: datetime | None = None,
         outcome: str | None = None,
         status: str | None = None,
+        sentiment: str | None = None,
         q: str | None = None,
         before: str | None = None,
         limit: int = 50,
     ) -> CallPage:
-        """The business's calls, newest first. ``since``/``until`` are UTC; ``q`` searches the caller's number
-        and the transcript; ``before`` (a call id from ``next_before``) pages back."""
+        """The business's calls, newest first. ``since``/``until`` are UTC; ``outcome`` matches any of a call's
+        outcomes; ``sentiment`` the post-call analysis's; ``q`` searches the caller's number and the transcript;
+        ``before`` (a call id from ``next_before``) pages back."""
         return view.calls.search(
-            CallFilter(since=since, until=until, outcome=outcome, status=status, q=q, before=before, limit=limit)
-        )
+            CallFilter(
+                since=since, until=until, outcome=outcome, status=status, sentiment=sentiment, q=q, before=before,
+                limit=limit,
+            )
+        )  # fmt: skip
 
     @get("/{call_id:str}", permission=Permission.CALLS_READ, sync_to_thread=True)
     def get_call(self, view: TenantScope, call_id: str) -> CallDetail:

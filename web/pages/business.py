@@ -13,7 +13,7 @@ from core.errors import InputError
 from web.auth.policy import Permission
 from web.charts import Segment, bar_chart, hbar_chart, waterfall
 from web.pages.layout import render
-from web.queries.calls import CallFilter
+from web.queries.calls import SENTIMENTS, CallFilter
 from web.scope import TenantScope
 
 T = "/t/{tenant_id:str}"
@@ -62,6 +62,7 @@ def calls_page(
     view: TenantScope,
     q: str | None = None,
     outcome: str | None = None,
+    sentiment: str | None = None,
     start: str | None = None,
     end: str | None = None,
     before: str | None = None,
@@ -70,11 +71,33 @@ def calls_page(
     first, last = _day(start), _day(end)
     until = None if last is None else _local_start(last + timedelta(days=1), tz)
     page = view.calls.search(
-        CallFilter(since=_local_start(first, tz), until=until, outcome=outcome or None, q=q, before=before)
+        CallFilter(
+            since=_local_start(first, tz),
+            until=until,
+            outcome=outcome or None,
+            sentiment=sentiment or None,
+            q=q,
+            before=before,
+        )
     )
-    filters = {"q": q or "", "outcome": outcome or "", "start": start or "", "end": end or ""}
+    filters = {
+        "q": q or "",
+        "outcome": outcome or "",
+        "sentiment": sentiment or "",
+        "start": start or "",
+        "end": end or "",
+    }
     template = "_calls_table.html" if _is_fragment(request) else "calls.html"
-    return render(request, template, view, active="calls", page=page, filters=filters, outcomes=view.calls.outcomes())
+    return render(
+        request,
+        template,
+        view,
+        active="calls",
+        page=page,
+        filters=filters,
+        outcomes=view.calls.outcomes(),
+        sentiments=SENTIMENTS,
+    )
 
 
 @get(f"{T}/calls/{{call_id:str}}", permission=Permission.CALLS_READ, sync_to_thread=True, include_in_schema=False)

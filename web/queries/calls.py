@@ -14,6 +14,7 @@ from core.store.calls import CallRepository
 from core.store.database import Store, utcnow
 
 PAGE = 50
+SENTIMENTS = ("positive", "neutral", "negative")
 _WINDOWS = (timedelta(days=2), timedelta(days=16), timedelta(days=128), None)
 
 
@@ -45,6 +46,7 @@ class CallFilter(msgspec.Struct, kw_only=True):
     until: datetime | None = None
     outcome: str | None = None
     status: str | None = None
+    sentiment: str | None = None  # the post-call analysis's: positive, neutral or negative
     q: str | None = None  # caller number or words in the transcript
     before: str | None = None  # a call id: only calls older than it
     limit: int = PAGE
@@ -101,6 +103,11 @@ class TenantCalls:
         if f.status:
             where.append("c.status = ?")
             params.append(f.status)
+        if f.sentiment:
+            if f.sentiment not in SENTIMENTS:
+                raise InputError(f"sentiment must be one of {', '.join(SENTIMENTS)}")
+            where.append("json_extract_string(c.analysis, '$.sentiment') = ?")
+            params.append(f.sentiment)
         anchor = None
         if f.before:
             anchor = self._store.scalar(

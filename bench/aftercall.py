@@ -3,9 +3,10 @@ progress ever waits for it.
 
     .venv/bin/python -m bench.aftercall [--rounds 2]
 
-Each round places the scripted calls of bench/data/aftercall.toml (typed caller turns, three businesses) twice:
-once with no analysis running, once with every call the box has taken waiting to be analysed and the queue running
-as on a serving box (it starts the moment no call is in progress and stops when one starts). The time from each
+Each round places the scripted calls of bench/data/aftercall.toml (typed caller turns, three businesses) three
+times: with no analysis running, again the same way (how much a turn varies anyway), and with every call the box
+has taken waiting to be analysed and the queue running as on a serving box (it starts the moment no call is in
+progress and stops when one starts). The time from each
 typed turn to its first reply audio is compared between the two, turn by turn (the calendar is emptied before
 each placing, so each script goes the same way). Between rounds, every call is analysed with no call
 in progress, timed, and checked: its outcomes against the script's, and its summary's names, numbers and times
@@ -68,6 +69,7 @@ async def main() -> None:
     untraced: list[str] = []
     interrupted = 0
     changes: list[float] = []  # each turn's time with the queue full, less its time without
+    control: list[float] = []  # each turn's time placed again without the queue, less its first time
     async with bench_runtime(args.llm, TENANT_FILES, warm=(PLUMBER, DENTIST, SALON)) as runtime:
         for _ in range(args.rounds):
             ids, waits = await _place(runtime, scripts)
@@ -80,6 +82,10 @@ async def main() -> None:
                 seconds.append(analysis.seconds)
                 if missing := untraceable(analysis.summary, transcript(turns)):
                     untraced.append(f"{script.name}: {missing} in {analysis.summary!r}")
+            # The same calls again with nothing else running: how much a turn varies between two placings anyway.
+            _, again = await _place(runtime, scripts)
+            if len(again) == len(waits):
+                control += [b - a for a, b in zip(waits, again, strict=True)]
             # Every call the box has taken waits for its analysis, and the queue runs as when serving.
             runtime.store.execute("UPDATE calls SET analysis_state = 'pending' WHERE status = 'ended'")
             worker = AnalysisWorker(
@@ -104,9 +110,11 @@ async def main() -> None:
     print("\nturn to first reply audio (ms)     p50      p95   turns")
     for label, values in (("no analysis", alone), ("analysis queue full", beside)):
         print(f"  {label:<30} {percentile(values, 0.5):>7} {percentile(values, 0.95):>8} {len(values):>7}")
-    if changes:
-        print(f"  the same turn, queue full less none: p50 {percentile(changes, 0.5):+} ms, "
-              f"p95 {percentile(changes, 0.95):+} ms ({len(changes)} turns)")  # fmt: skip
+    for label, values in (("queue full less none", changes), ("none again less none", control)):
+        if values:
+            spread = [abs(v) for v in values]
+            print(f"  the same turn, {label}: p50 {percentile(values, 0.5):+} ms, p95 {percentile(values, 0.95):+} "
+                  f"ms, p50 of the size {percentile(spread, 0.5)} ms ({len(values)} turns)")  # fmt: skip
     print(f"  analyses stopped for a call: {interrupted}")
     for line in wrong_outcomes + untraced:
         print(f"  {line}")
@@ -117,7 +125,7 @@ async def main() -> None:
             "analysis_seconds": seconds,
             "wrong_outcomes": wrong_outcomes,
             "untraced": untraced,
-            "turn_to_audio_ms": {"no_analysis": alone, "queue_full": beside, "change": changes},
+            "turn_to_audio_ms": {"no_analysis": alone, "queue_full": beside, "change": changes, "control": control},
             "interrupted": interrupted,
         },
     )

@@ -9,6 +9,7 @@ from datetime import datetime
 import structlog
 
 from appliance.settings import Settings
+from core.aftercall.follow_up import summary_to_owner
 from core.aftercall.worker import AnalysisWorker
 from core.calendars.factory import calendar_for
 from core.calls.live import LiveCalls
@@ -58,6 +59,9 @@ class Runtime:
         # Summaries of finished calls, written while no call is in progress (started by the app with the models).
         self.aftercall = AnalysisWorker(self.calls, models.llm, busy=lambda: bool(self.live.sessions()))
         self.live.on_ended.append(self.aftercall.wake)
+        self.aftercall.on_analysed.append(
+            lambda call: summary_to_owner(self.notifier, self.tenants.get(call.tenant_id), call)
+        )
         self.telephony: Telephony | None = None  # set while SIP runs (appliance serve)
         self.notifier = Notifier(store, settings.notifications)
         self.started_at: datetime = utcnow()

@@ -43,7 +43,7 @@ class AnalysisWorker:
         self._watch_s = watch_s
         self._wake = asyncio.Event()
         # Told of each call once its analysis is saved (done or failed), with the call as stored.
-        self.on_analysed: list[Callable[[CallRecord], None]] = []
+        self.on_analysed: list[Callable[[CallRecord], object]] = []
         self.analysed = 0  # calls analysed since start, for tests and benchmarks
         self.interrupted = 0  # analyses stopped because a call started
 

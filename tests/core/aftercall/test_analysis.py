@@ -10,8 +10,13 @@ import pytest
 from appliance.runtime import Runtime
 from bench.aftercall import scripted_calls
 from core.aftercall.analysis import analyse, transcript, untraceable
+from core.aftercall.follow_up import summary_to_owner
 from core.calls.simulate import CallerTurn, simulate_call
+from core.notify.config import NotificationSettings
+from core.notify.notifier import Notifier
 from core.records import CallAnalysis, CallRecord
+from core.store.database import Store
+from tests.servers.mail import smtp_server
 
 SCRIPTS = scripted_calls()
 
@@ -55,3 +60,21 @@ async def test_a_lead_is_scored(analysed: dict[str, tuple[CallRecord, str, CallA
     lead = analysed["lead"][2]
     assert lead.lead_score in (1, 2, 3, 4, 5)
     assert all(a.lead_score is None for name, (_, _, a) in analysed.items() if name != "lead")
+
+
+async def test_the_owner_gets_the_summary_of_a_call_that_left_a_lead(
+    loaded: Runtime, analysed: dict[str, tuple[CallRecord, str, CallAnalysis]]
+) -> None:
+    with smtp_server() as (inbox, port):
+        settings = NotificationSettings(smtp_host="127.0.0.1", smtp_port=port, allow_hosts=["127.0.0.1"])
+        notifier = Notifier(Store.memory(), settings)
+        sent = {}
+        for name, (call, _, analysis) in analysed.items():
+            call.analysis = analysis
+            sent[name] = summary_to_owner(notifier, loaded.tenants.get(call.tenant_id), call)
+        await notifier.drain()
+    assert [name for name, yes in sent.items() if yes] == ["lead"]  # the one that left the owner work
+    [mail] = inbox.messages
+    body = mail.get_payload(decode=True).decode()
+    assert "left a lead" in str(mail["Subject"]) and analysed["lead"][2].summary in body
+    assert "Lead score:" in body

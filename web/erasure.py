@@ -3,9 +3,10 @@
 The number is matched in every form it may have been written in (``core.tenants.numbers.forms``: as given,
 international with and without +, national with its 0), spaces, dashes and brackets ignored on both sides.
 What goes: the caller's calls with their turns, tool calls and recording files; bookings, leads and messages
-under the number or made in those calls; notifications sent to the number, about those calls, or whose text
-names the number; and the number in audit rows about the caller (the row stays, without it). The audit log
-then gets one ``caller.erase`` row with the counts and the number's last three digits, never the number.
+under the number or made in those calls; tests kept from those calls; notifications sent to the number, about
+those calls, or whose text names the number; and the number in audit rows about the caller (the row stays,
+without it). The audit log then gets one ``caller.erase`` row with the counts and the number's last three
+digits, never the number.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Erased(msgspec.Struct, kw_only=True):
     messages: int
     notifications: int
     audit: int
+    tests: int = 0  # golden conversations kept from the caller's calls
 
 
 def _clean(column: str) -> str:
@@ -110,6 +112,9 @@ def forget_caller(store: Store, recordings: Path, tenant_id: str, number: str, c
             f"ELSE detail END WHERE {mentions}",
             [*named, *mention_params],
         )
+        tests, at_tests = owned("caller")
+        counts["tests"] = int(store.scalar(f"SELECT count(*) FROM golden_tests WHERE {tests}", at_tests))
+        store.execute(f"DELETE FROM golden_tests WHERE {tests}", at_tests)
         counts["calls"] = int(store.scalar(f"SELECT count(*) FROM calls WHERE {calls}", at_calls))
         for table in ("turns", "tool_calls"):
             store.execute(

@@ -13,6 +13,7 @@ from web.api.business import NotificationController, NumbersController, Retentio
 from web.api.callers import CallerController
 from web.api.calls import CallController, SimulateController
 from web.api.dashboard import DashboardController, UsageController
+from web.api.golden import GoldenController
 from web.api.health import healthz
 from web.api.kb import KnowledgeController
 from web.api.live import LiveController, live_feed
@@ -37,6 +38,7 @@ def handlers() -> list[Any]:
         live_feed,
         DashboardController,
         UsageController,
+        GoldenController,
         BookingController,
         LeadController,
         AuditController,
@@ -67,6 +69,7 @@ def handlers() -> list[Any]:
         business.dashboard_page,
         business.calls_page,
         business.call_page,
+        business.tests_page,
         business.live_page,
         business.bookings_page,
         business.leads_page,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 import msgspec
@@ -13,44 +12,22 @@ import msgspec
 from appliance.cli.context import CliContext
 from core.errors import InputError
 
+if TYPE_CHECKING:  # the golden conversations' module holds the call loop: imported only when the command runs
+    from core.calls.golden import GoldenResult
+
 # The evaluation ran and found failures (without a baseline) or regressions (with one): not an error of the tool.
 FOUND = 3
 
 
-class Result(msgspec.Struct, kw_only=True):
-    name: str
-    passed: bool
-    failures: list[str]
-    outcomes: list[str]
-    replies: list[str]
+def _read_baseline(path: Path) -> dict[str, GoldenResult] | None:
+    """The stored results, or None when there are none yet (any failure then counts)."""
+    from core.calls.golden import GoldenResult
 
-
-class Baseline(msgspec.Struct):
-    results: dict[str, Result]
-
-
-def _request(golden: Any, folder: Path) -> Any:
-    from core.calls.golden import GoldenAudio
-    from core.calls.simulate import SimulationRequest, SimulationTurnInput
-
-    turns = []
-    for turn in golden.turns:
-        if isinstance(turn, GoldenAudio):
-            path = folder / turn.audio
-            if not path.is_file():
-                raise InputError(f"conversation '{golden.name}': audio file {path} does not exist")
-            turns.append(SimulationTurnInput(wav_base64=base64.b64encode(path.read_bytes()).decode()))
-        else:
-            turns.append(SimulationTurnInput(text=turn))
-    return SimulationRequest(tenant=golden.tenant, turns=turns, caller=golden.caller)
-
-
-def _read_baseline(path: Path) -> Baseline | None:
     if not path.exists():
         return None
     try:
-        return msgspec.json.decode(path.read_bytes(), type=Baseline)
-    except (OSError, msgspec.DecodeError) as exc:
+        return msgspec.json.decode(path.read_bytes(), type=dict[str, dict[str, GoldenResult]])["results"]
+    except (OSError, msgspec.DecodeError, KeyError) as exc:
         raise InputError(
             f"baseline {path} cannot be read ({exc}); remove it or write it again with --write-baseline"
         ) from None
@@ -74,7 +51,7 @@ def evaluate(
 
     Exits 0 when everything passed (or nothing regressed against --baseline), 3 when something failed (or
     regressed), 1 on an error."""
-    from core.calls.golden import failures, load_goldens
+    from core.calls.golden import compare, load_goldens, request_for, result_of
 
     if write_baseline and baseline is None:
         raise click.UsageError("--write-baseline needs --baseline FILE")
@@ -85,42 +62,39 @@ def evaluate(
             raise InputError(f"no conversation named {unknown[0]!r} in {file}")
         goldens = [g for g in goldens if g.name in only]
     before = _read_baseline(baseline) if baseline is not None else None
-    requests = [_request(g, file.parent) for g in goldens]  # every audio file checked before any call is placed
+    requests = [request_for(g, file.parent) for g in goldens]  # every audio file checked before any call is placed
     backend = obj.backend()
     results = []
     try:
         for golden, request in zip(goldens, requests, strict=True):
-            report = backend.simulate(request)
-            found = failures(golden, report)
-            results.append(Result(name=golden.name, passed=not found, failures=found, outcomes=report.outcomes,
-                                  replies=[t.reply for t in report.turns]))  # fmt: skip
+            results.append(result_of(golden, backend.simulate(request)))
             if not as_json:
-                click.echo(f"{'pass' if not found else 'FAIL'}  {golden.name}", err=True)
+                click.echo(f"{'pass' if results[-1].passed else 'FAIL'}  {golden.name}", err=True)
     finally:
         backend.close()
-    regressed = [r.name for r in results if before and r.name in before.results and before.results[r.name].passed
-                 and not r.passed]  # fmt: skip
-    changed = [r.name for r in results if before and r.name in before.results
-               and before.results[r.name].replies != r.replies]  # fmt: skip
+    compared = compare(results, before or {})
     if as_json:
-        body = {"results": results, "regressed": regressed, "replies_changed": changed}
+        body = {"results": results, "regressed": compared.regressed, "replies_changed": compared.replies_changed}
         click.echo(msgspec.json.encode(body).decode())
     else:
-        _table(results, before, regressed, changed)
+        _table(results, before, compared.regressed, compared.replies_changed)
     if write_baseline and baseline is not None:
-        baseline.write_bytes(msgspec.json.format(msgspec.json.encode(Baseline({r.name: r for r in results}))))
+        stored = {"results": {r.name: r for r in results}}
+        baseline.write_bytes(msgspec.json.format(msgspec.json.encode(stored)))
         click.echo(f"baseline written to {baseline}", err=True)
-    bad = regressed if before is not None else [r.name for r in results if not r.passed]
+    bad = compared.regressed if before is not None else [r.name for r in results if not r.passed]
     if bad:
         sys.exit(FOUND)
 
 
-def _table(results: list[Result], before: Baseline | None, regressed: list[str], changed: list[str]) -> None:
+def _table(
+    results: list[GoldenResult], before: dict[str, GoldenResult] | None, regressed: list[str], changed: list[str]
+) -> None:
     width = max(len(r.name) for r in results)
     for r in results:
         was = ""
-        if before is not None and r.name in before.results:
-            was = " (passed before)" if before.results[r.name].passed else " (failed before)"
+        if before is not None and r.name in before:
+            was = " (passed before)" if before[r.name].passed else " (failed before)"
         click.echo(f"{r.name:<{width}}  {'pass' if r.passed else 'FAIL'}{was}  {', '.join(r.outcomes)}")
         for failure in r.failures:
             click.echo(f"{'':<{width}}    - {failure}")

@@ -7,14 +7,17 @@ code knows exactly (outcomes, intents, tools and their arguments) and words that
 
 from __future__ import annotations
 
+import base64
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from core.calls.simulate import SimulationReport
+from core.calls.simulate import SimulationReport, SimulationRequest, SimulationTurnInput
 from core.errors import InputError
+from core.records import CallRecord, TurnRecord
 
 
 class GoldenTool(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -96,3 +99,71 @@ def failures(golden: Golden, report: SimulationReport) -> list[str]:
     found += [f"never said {words!r}" for words in golden.says if words.lower() not in replies]
     found += [f"said {words!r}" for words in golden.never_says if words.lower() in replies]
     return found
+
+
+class GoldenResult(msgspec.Struct, kw_only=True):
+    name: str
+    passed: bool
+    failures: list[str]
+    outcomes: list[str]
+    replies: list[str]
+
+
+class Comparison(msgspec.Struct, kw_only=True):
+    """A run against the one before it: what passed there and fails now, and whose replies differ."""
+
+    regressed: list[str]
+    replies_changed: list[str]
+
+
+def compare(results: list[GoldenResult], before: dict[str, GoldenResult]) -> Comparison:
+    return Comparison(
+        regressed=[r.name for r in results if r.name in before and before[r.name].passed and not r.passed],
+        replies_changed=[r.name for r in results if r.name in before and before[r.name].replies != r.replies],
+    )
+
+
+def result_of(golden: Golden, report: SimulationReport) -> GoldenResult:
+    found = failures(golden, report)
+    return GoldenResult(
+        name=golden.name,
+        passed=not found,
+        failures=found,
+        outcomes=report.outcomes,
+        replies=[t.reply for t in report.turns],
+    )
+
+
+def request_for(golden: Golden, folder: Path | None) -> SimulationRequest:
+    """The simulated call for ``golden``; audio turns are files in ``folder`` (none where no folder is given)."""
+    turns = []
+    for turn in golden.turns:
+        if isinstance(turn, GoldenAudio):
+            path = (folder / turn.audio) if folder is not None else None
+            if path is None or not path.is_file():
+                raise InputError(f"conversation '{golden.name}': audio file {path or turn.audio} does not exist")
+            turns.append(SimulationTurnInput(wav_base64=base64.b64encode(path.read_bytes()).decode()))
+        else:
+            turns.append(SimulationTurnInput(text=turn))
+    return SimulationRequest(tenant=golden.tenant, turns=turns, caller=golden.caller)
+
+
+_PHONE = re.compile(r"^\+?[0-9]{3,15}$")
+
+
+def golden_from_call(call: CallRecord, turns: list[TurnRecord]) -> Golden:
+    """A stored call as a golden conversation: its caller's words (as typed turns), its caller ID and outcomes,
+    and the tools that did something; staff then add what must and must never be said."""
+    said = [t.caller for t in turns if t.caller]
+    if not said:
+        raise InputError("the call has nothing the caller said to replay")
+    done = [GoldenTool(name=tool.name) for t in turns for tool in t.tool_calls if tool.ok and tool.name not in (
+        "check_availability", "answer_question")]  # fmt: skip
+    return Golden(
+        name=f"{call.caller or 'a caller'} at {call.started_at:%Y-%m-%d %H:%M} ({call.id[-6:]})",
+        tenant=call.tenant_id,
+        turns=list(said),
+        caller=call.caller if call.caller and _PHONE.match(call.caller) else None,
+        outcomes=call.outcomes or None,
+        tools=list({t.name: t for t in done}.values()),
+    )

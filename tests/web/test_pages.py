@@ -228,3 +228,24 @@ async def test_the_calls_api_pages_back(browser: Browser, seeded: tuple[Served, 
     assert [c["id"] for c in second["calls"]] == data.calls[DENTAL][1:2] and second["next_before"] is None
     assert (await page.request.get(f"{base}?before=call_unknown")).status == 400
     await page.context.close()
+
+
+async def test_a_call_is_kept_as_a_test_from_its_page(browser: Browser, seeded: tuple[Served, Seeded]) -> None:
+    served, data = seeded
+    page = await sign_in(browser, served, data.owner)
+    await page.goto(f"{served.url}/t/{DENTAL}/calls/{data.recorded_call}")
+    await page.get_by_role("button", name="Keep as a test").click()
+    await expect(page).to_have_url(f"{served.url}/t/{DENTAL}/tests")
+    card = page.locator("section.test")
+    await expect(card).to_have_count(1)
+    await expect(card).to_contain_text("I'd like a check-up on Thursday afternoon.")
+    await expect(card).to_contain_text("not run yet")
+    await expect(card.locator("textarea[name=outcomes]")).to_have_value("booking_created")
+    await card.locator("textarea[name=says]").fill("Thursday")
+    await card.get_by_role("button", name="Save").click()
+    await expect(page.locator("#toast")).to_contain_text("Saved")
+    await shot(page, "tests")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await card.get_by_role("button", name="Remove").click()
+    await expect(page.locator("section.test")).to_have_count(0)
+    await page.context.close()

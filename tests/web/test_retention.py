@@ -215,6 +215,7 @@ async def test_an_owner_deletes_everything_about_one_caller(box: Served, owner: 
     assert done.status_code == 200, done.text
     assert done.json() == {
         "calls": 1, "recordings": 1, "bookings": 2, "leads": 2, "messages": 2, "notifications": 4, "audit": 3,
+        "tests": 0,
     }  # fmt: skip
     # audit: two refused texts to the number, and the supervisor's refused attempt, whose path named it
     assert not recording.exists()

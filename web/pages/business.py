@@ -15,6 +15,7 @@ from web.charts import Segment, bar_chart, hbar_chart, waterfall
 from web.pages.layout import render
 from web.queries.calls import SENTIMENTS, CallFilter
 from web.scope import TenantScope
+from web.store.golden import GoldenTests
 
 T = "/t/{tenant_id:str}"
 
@@ -117,7 +118,22 @@ def call_page(request: Request[Any, Any, Any], view: TenantScope, call_id: str) 
             ],
             Segment("voice to voice", lat.voice_to_voice),
         )
-    return render(request, "call.html", view, active="calls", detail=detail, waterfalls=waterfalls)
+    return render(
+        request,
+        "call.html",
+        view,
+        active="calls",
+        detail=detail,
+        waterfalls=waterfalls,
+        can_test=view.may(Permission.CALLS_TEST),
+    )
+
+
+@get(f"{T}/tests", permission=Permission.CALLS_TEST, sync_to_thread=True, include_in_schema=False)
+def tests_page(request: Request[Any, Any, Any], view: TenantScope) -> Template:
+    return render(
+        request, "tests.html", view, active="tests", tests=GoldenTests(view.web.runtime.store).kept(view.tenant_id)
+    )
 
 
 @get(f"{T}/live", permission=Permission.CALLS_READ, sync_to_thread=True, include_in_schema=False)

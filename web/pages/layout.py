@@ -31,6 +31,7 @@ NAV = (
     NavItem("leads", "Leads", "leads", Permission.LEADS_READ),
     NavItem("assistant", "Assistant", "assistant", Permission.ASSISTANT_READ),
     NavItem("test-call", "Test call", "test-call", Permission.CALLS_TEST),
+    NavItem("tests", "Tests", "tests", Permission.CALLS_TEST),
     NavItem("knowledge", "Knowledge", "knowledge", Permission.KNOWLEDGE_READ),
     NavItem("settings", "Settings", "settings", Permission.SETTINGS_READ),
     NavItem("audit", "Audit log", "audit", Permission.AUDIT_READ),

@@ -20,7 +20,7 @@ from web.webhooks import WebhookSender
 
 BOOKING = [
     "Hi, I'd like to book a check-up and cleaning please.",
-    "next Wednesday at 10am",
+    "next Thursday at 11am",
     "Maria Gonzalez",
     "three one two, five five five, zero one six six",
     "yes, that's right",
@@ -69,6 +69,6 @@ async def test_a_booking_and_the_calls_end_reach_the_business(loaded: Runtime, t
     ended = received.requests[-1]
     call = ended["body"]["call"]
     assert ended["body"]["event"] == "call.ended" and call["outcomes"] == ["booking_created"]
-    assert "booked for Wednesday" in call["analysis"]["summary"] and call["analysis_state"] == "done"
+    assert "booked for Thursday" in call["analysis"]["summary"] and call["analysis_state"] == "done"
     signed = "sha256=" + hmac.new(key.encode(), ended["raw"], hashlib.sha256).hexdigest()
     assert ended["headers"]["X-Appliance-Signature"] == signed

@@ -18,7 +18,7 @@ from core.dialogue.lines import UNSURE_DETAIL, UNSURE_PRICE
 from core.dialogue.prompt import business_facts
 from core.events import ReplyText
 from core.tenants.document import TenantDocument, load_tenant_file
-from models.interfaces import ChatMessage
+from models.interfaces import ChatMessage, TokenCount
 from tests.conftest import EXAMPLE_TENANT, TENANTS
 
 SALON = load_tenant_file(TENANTS / "fern-and-fade.toml")
@@ -203,7 +203,12 @@ class _Saying:
         self._plan = '{"intent": "question", "reply": "' + reply + '", "slots": {}}'
 
     async def stream_json(
-        self, messages: Sequence[ChatMessage], schema: dict[str, Any], max_tokens: int, prefix: str = ""
+        self,
+        messages: Sequence[ChatMessage],
+        schema: dict[str, Any],
+        max_tokens: int,
+        prefix: str = "",
+        count: TokenCount | None = None,
     ) -> AsyncGenerator[str, None]:
         for i in range(0, len(self._plan), 4):
             yield self._plan[i : i + 4]
